@@ -1,0 +1,34 @@
+with
+
+source as (
+    select * from {{ source('success', 'customer_goals') }}
+),
+
+deduplicated as (
+    {{ latest_per_key('source', 'goal_id', 'updated_at desc, _loaded_at desc, _source_file desc') }}
+),
+
+renamed as (
+    select
+        goal_id,
+        account_id,
+        title as goal_title,
+        outcome_category,
+        kpi_name,
+        kpi_unit,
+        cast(baseline_value as {{ dbt.type_numeric() }}) as baseline_value,
+        cast(target_value as {{ dbt.type_numeric() }}) as target_value,
+        case when target_value < baseline_value then 'decrease' else 'increase' end
+            as goal_direction,
+        cast(baseline_date as date) as baseline_date,
+        cast(target_date as date) as target_date,
+        cast(weight as {{ dbt.type_numeric() }}) as goal_weight,
+        status as goal_status,
+        customer_confirmed_outcome,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        _loaded_at as loaded_at
+    from deduplicated
+)
+
+select * from renamed

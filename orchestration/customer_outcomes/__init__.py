@@ -1,0 +1,1 @@
+"""customer_outcomes: goal attainment, success gaps and renewal marts."""

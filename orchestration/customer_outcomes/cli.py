@@ -1,0 +1,176 @@
+"""``outcomes``: generate demo data, load landing files, build and summarize the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from .config import Settings
+from .contract import TABLES
+from .dbt import run_dbt
+from .demo import DemoSpec, generate
+from .load import landing_files, load_landing
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = Settings.from_env()
+    return Settings(
+        landing=Path(getattr(args, "landing", None) or base.landing),
+        warehouse=Path(getattr(args, "warehouse", None) or base.warehouse),
+        serve=base.serve,
+    )
+
+
+def _demo_spec(args: argparse.Namespace) -> DemoSpec:
+    end = date.fromisoformat(args.end_date) if args.end_date else None
+    return DemoSpec(accounts=args.accounts, days=args.days, seed=args.seed, end_date=end)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    out = Path(args.out or _settings(args).landing)
+    started = time.perf_counter()
+    counts = generate(_demo_spec(args), out, progress=_say)
+    _say(f"wrote {sum(counts.values()):,} rows to {out} in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.landing.is_dir():
+        _say(f"load FAILED: landing directory {settings.landing} does not exist")
+        return 1
+    _say(f"loading {settings.landing} into {settings.warehouse}")
+    results = load_landing(settings.warehouse, settings.landing, progress=_say)
+    rejected = [r for r in results if r.status == "rejected"]
+    loaded = sum(r.rows_loaded for r in results)
+    quarantined = sum(r.rows_quarantined for r in results)
+    _say(
+        f"{len(results)} file(s): {loaded:,} rows loaded, {quarantined:,} quarantined, "
+        f"{sum(r.status == 'skipped' for r in results)} already loaded, {len(rejected)} rejected"
+    )
+    if not results and not rejected:
+        _say(f"no landing files found under {settings.landing}")
+    if rejected:
+        _say("load FAILED; rejected file(s), nothing of them was loaded:")
+        for r in rejected:
+            _say(f"  {r.message}")
+        return 1
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    return run_dbt(_settings(args), ["build", *args.dbt_args], as_of=args.as_of)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    started = time.perf_counter()
+    files, _ = landing_files(settings.landing)
+    if files:
+        _say(f"[1/4] using the landing data in {settings.landing}")
+    else:
+        _say(f"[1/4] no landing data in {settings.landing}: generating the demo data set")
+        generate(_demo_spec(args), settings.landing, progress=_say)
+    _say("[2/4] loading landing files")
+    if cmd_load(args) != 0:
+        return 1
+    _say("[3/4] dbt build")
+    if run_dbt(settings, ["build"], as_of=args.as_of) != 0:
+        _say("dbt build FAILED (see the log above)")
+        return 1
+    _say("[4/4] summary")
+    summarize(settings)
+    _say(f"done in {time.perf_counter() - started:.0f}s")
+    return 0
+
+
+def summarize(settings: Settings) -> None:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        _say(f"warehouse: {settings.warehouse}")
+        _say(f"  {'table':<22}{'raw rows':>12}{'staged rows':>14}")
+        staged = {
+            r[0]: r[1]
+            for r in con.execute(
+                "select table_name, 0 from information_schema.tables where table_schema='staging'"
+            ).fetchall()
+        }
+        for name, table in TABLES.items():
+            raw = con.execute(f"select count(*) from raw.{name}").fetchone()[0]
+            view = f"stg_{table.system}__{name}"
+            n = (
+                con.execute(f"select count(*) from staging.{view}").fetchone()[0]
+                if view in staged
+                else 0
+            )
+            _say(f"  {name:<22}{raw:>12,}{n:>14,}")
+        q = con.execute(
+            "select count(*) from raw._quarantine where reloaded_at is null"
+        ).fetchone()[0]
+        _say(f"  quarantined rows awaiting a fix: {q:,} (raw._quarantine)")
+    finally:
+        con.close()
+
+
+def _add_demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accounts", type=int, default=500, help="number of accounts (default 500)")
+    p.add_argument("--days", type=int, default=730, help="days of history (default 730)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--end-date", help="last day of the data, YYYY-MM-DD (default: today)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="outcomes",
+        description="Customer outcomes warehouse: demo data, loading, dbt build.",
+        epilog="Locations default to $OUTCOMES_LANDING, $OUTCOMES_WAREHOUSE, $OUTCOMES_SERVE.",
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write the demo data set in the landing layout")
+    _add_demo_args(g)
+    g.add_argument("--out", help="landing directory to write (default $OUTCOMES_LANDING)")
+    g.set_defaults(func=cmd_generate)
+
+    ld = sub.add_parser("load", help="load new landing files into the raw schema")
+    ld.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
+    ld.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    ld.set_defaults(func=cmd_load)
+
+    b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
+    b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    b.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt build")
+    b.set_defaults(func=cmd_build)
+
+    r = sub.add_parser(
+        "run", help="end to end: demo data if the landing dir is empty, load, build, summary"
+    )
+    _add_demo_args(r)
+    r.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
+    r.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    r.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    r.set_defaults(func=cmd_run)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError, duckdb.Error) as exc:
+        print(f"outcomes {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Run dbt for this project with the same environment the CLI uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import PROJECT_DIR, Settings
+
+
+def dbt_executable() -> str:
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else "dbt"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
+    env["OUTCOMES_LANDING"] = str(settings.landing.resolve())
+    env["OUTCOMES_SERVE"] = str(settings.serve.resolve())
+    env.setdefault("OUTCOMES_TEMP_DIR", str(settings.warehouse.resolve().parent / "duckdb_tmp"))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    as_of: str | None = None,
+    echo: bool = True,
+) -> int:
+    """Run ``dbt <args>`` in the project, streaming its log; returns the exit code."""
+    cmd = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+    ]
+    if as_of:
+        cmd += ["--vars", json.dumps({"as_of_date": as_of})]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=PROJECT_DIR,
+        env=dbt_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if echo:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    return proc.wait()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a small demo landing directory and a warehouse built from it by dbt.
+
+The build runs ``dbt build`` (every model, data test and unit test) once per session; tests
+that only read open the DuckDB file read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_outcomes.config import Settings
+from customer_outcomes.dbt import run_dbt
+from customer_outcomes.demo import DemoSpec, generate
+from customer_outcomes.load import load_landing
+
+AS_OF = "2026-06-30"
+SMALL = DemoSpec(accounts=80, days=500, seed=7, end_date=date.fromisoformat(AS_OF))
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("landing")
+    generate(SMALL, out, progress=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, small_landing) -> Settings:
+    """A warehouse loaded from the small landing data and built by ``dbt build``."""
+    root = tmp_path_factory.mktemp("warehouse")
+    settings = Settings(
+        landing=small_landing,
+        warehouse=root / "warehouse.duckdb",
+        serve=root / "serve.duckdb",
+    )
+    results = load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    assert all(r.status == "loaded" for r in results)
+    os.environ["DBT_TARGET_PATH"] = str(root / "target")
+    os.environ["DBT_LOG_PATH"] = str(root / "logs")
+    code = run_dbt(settings, ["build"], as_of=AS_OF, echo=False)
+    assert code == 0, "dbt build failed on the demo data; run `outcomes build` to see why"
+    return settings
+
+
+@pytest.fixture
+def read_only(built):
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    yield con
+    con.close()

@@ -1,0 +1,50 @@
+"""The ``outcomes`` command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from customer_outcomes.cli import main
+
+
+@pytest.mark.parametrize("command", ["generate", "load", "build", "run"])
+def test_every_subcommand_has_help(command):
+    proc = subprocess.run(
+        [sys.executable, "-m", "customer_outcomes.cli", command, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert "usage: outcomes" in proc.stdout
+
+
+def test_load_of_a_missing_landing_dir_says_so(tmp_path, capsys):
+    code = main(
+        ["load", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")]
+    )
+    assert code == 1
+    assert "does not exist" in capsys.readouterr().out
+
+
+def test_generate_writes_to_out(tmp_path):
+    code = main(
+        [
+            "generate",
+            "--accounts",
+            "5",
+            "--days",
+            "90",
+            "--seed",
+            "1",
+            "--end-date",
+            "2026-01-31",
+            "--out",
+            str(tmp_path / "l"),
+        ]
+    )
+    assert code == 0
+    assert (tmp_path / "l" / "usage_events").is_dir()

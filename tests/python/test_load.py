@@ -1,0 +1,189 @@
+"""The loader: append-only, idempotent, contract-checked, and it never loses a row."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_outcomes.cli import main
+from customer_outcomes.contract import TABLES
+from customer_outcomes.load import load_landing
+
+QUIET = {"progress": lambda _: None}
+
+
+def _counts(warehouse: Path) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def landing(tmp_path, small_landing) -> Path:
+    """A private copy of the small landing data (without events, to keep it quick)."""
+    out = tmp_path / "landing"
+    shutil.copytree(small_landing, out, ignore=shutil.ignore_patterns("usage_events_2025*"))
+    return out
+
+
+def _write(landing: Path, table: str, name: str, text: str) -> Path:
+    path = landing / table / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_loading_the_same_directory_twice_adds_nothing(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    first = load_landing(wh, landing, **QUIET)
+    before = _counts(wh)
+    assert all(r.status == "loaded" for r in first)
+    assert all(before[t] > 0 for t in TABLES)
+    second = load_landing(wh, landing, **QUIET)
+    assert {r.status for r in second} == {"skipped"}
+    assert _counts(wh) == before
+
+
+def test_every_raw_row_names_its_file_and_load_time(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    load_landing(wh, landing, **QUIET)
+    con = duckdb.connect(str(wh), read_only=True)
+    for table in TABLES:
+        missing = con.execute(
+            f"select count(*) from raw.{table} where _source_file is null or _loaded_at is null"
+        ).fetchone()[0]
+        assert missing == 0
+    files = {r[0] for r in con.execute("select distinct _source_file from raw.accounts").fetchall()}
+    assert {Path(f).name for f in files} == {"accounts_initial.csv", "accounts_updates.csv"}
+    con.close()
+
+
+def test_missing_required_column_rejects_the_file_and_keeps_earlier_data(tmp_path, landing, capsys):
+    wh = tmp_path / "wh.duckdb"
+    assert main(["load", "--landing", str(landing), "--warehouse", str(wh)]) == 0
+    before = _counts(wh)
+    _write(
+        landing,
+        "nps_responses",
+        "nps_late_batch.csv",
+        "response_id,account_id,user_id,comment,responded_at\n"
+        "nps_x1,acc_00001,,fine,2026-06-01T10:00:00Z\n",
+    )
+    code = main(["load", "--landing", str(landing), "--warehouse", str(wh)])
+    out = capsys.readouterr().out
+    assert code != 0
+    assert "nps_responses" in out and "nps_late_batch.csv" in out and "score" in out
+    assert _counts(wh) == before
+    con = duckdb.connect(str(wh), read_only=True)
+    logged = con.execute(
+        "select count(*) from raw._load_log where source_file like '%nps_late_batch%'"
+    ).fetchone()[0]
+    con.close()
+    assert logged == 0
+
+
+def test_unparseable_file_is_rejected_whole(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "csat_responses",
+        "broken.csv",
+        "response_id,account_id,user_id,score,touchpoint,responded_at\n"
+        "c1,acc_00001,,5,support,2026-01-01T00:00:00Z\n"
+        'c2,acc_00001,,4,"support,2026-01-02T00:00:00Z,extra,fields\n',
+    )
+    results = load_landing(wh, landing, **QUIET)
+    bad = [r for r in results if r.file.endswith("broken.csv")]
+    assert bad[0].status == "rejected"
+    assert "cannot be parsed" in bad[0].message and "csat_responses" in bad[0].message
+    con = duckdb.connect(str(wh), read_only=True)
+    assert (
+        con.execute("select count(*) from raw.csat_responses where response_id = 'c1'").fetchone()[
+            0
+        ]
+        == 0
+    )
+    con.close()
+
+
+def test_a_column_of_the_wrong_type_rejects_the_file(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "contracts",
+        "zz_bad_types.csv",
+        "contract_id,account_id,plan,start_date,end_date,arr,seats,signed_at\n"
+        "x1,acc_00001,team,2026-01-01,,lots,3,2026-01-01T00:00:00Z\n"
+        "x2,acc_00001,team,2026-01-01,,many,3,2026-01-01T00:00:00Z\n",
+    )
+    results = load_landing(wh, landing, **QUIET)
+    bad = next(r for r in results if r.file.endswith("zz_bad_types.csv"))
+    assert bad.status == "rejected"
+    assert "column arr" in bad.message and "decimal" in bad.message
+
+
+def test_bad_rows_are_quarantined_with_their_reason_and_the_rest_load(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "nps_responses",
+        "zz_mixed.csv",
+        "response_id,account_id,user_id,score,comment,responded_at,survey_channel\n"
+        "ok1,acc_00001,,9,,2026-06-01T10:00:00Z,email\n"
+        "bad1,acc_00001,,11,,2026-06-01T10:00:00Z,email\n"
+        "bad2,acc_00001,,7.5,,2026-06-01T10:00:00Z,email\n"
+        "bad3,acc_00001,,8,,yesterday,email\n",
+    )
+    results = load_landing(wh, landing, **QUIET)
+    res = next(r for r in results if r.file.endswith("zz_mixed.csv"))
+    assert res.status == "loaded"
+    assert (res.rows_loaded, res.rows_quarantined) == (1, 3)
+    assert res.ignored_columns == ["survey_channel"]
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.execute(
+        """select original_row ->> 'response_id', rule, column_name from raw._quarantine
+        where source_file like '%zz_mixed.csv' order by 1"""
+    ).fetchall()
+    con.close()
+    assert rows == [
+        ("bad1", "max:10", "score"),
+        ("bad2", "type:integer", "score"),
+        ("bad3", "type:timestamp", "responded_at"),
+    ]
+
+
+def test_missing_optional_column_loads_as_null(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "renewal_intents",
+        "zz_no_notes.csv",
+        "checkin_id,account_id,contract_id,asked_on,answer\nchk_x,acc_00001,,2026-05-01,yes\n",
+    )
+    load_landing(wh, landing, **QUIET)
+    con = duckdb.connect(str(wh), read_only=True)
+    row = con.execute(
+        "select answer, notes from raw.renewal_intents where checkin_id = 'chk_x'"
+    ).fetchone()
+    con.close()
+    assert row == ("yes", None)
+
+
+def test_parquet_files_load_like_csv(tmp_path, landing):
+    wh = tmp_path / "wh.duckdb"
+    src = landing / "features" / "features.csv"
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select * from read_csv('{src}', all_varchar = true)) "
+        f"to '{landing / 'features' / 'features_copy.parquet'}' (format parquet)"
+    )
+    con.close()
+    results = load_landing(wh, landing, **QUIET)
+    parquet = next(r for r in results if r.file.endswith(".parquet"))
+    assert (
+        parquet.status == "loaded" and parquet.rows_loaded == len(src.read_text().splitlines()) - 1
+    )
