@@ -34,8 +34,10 @@ def run_dbt(
     echo: bool = True,
 ) -> int:
     """Run ``dbt <args>`` in the project, streaming its log; returns the exit code."""
+    colors = [] if sys.stdout.isatty() else ["--no-use-colors"]
     cmd = [
         dbt_executable(),
+        *colors,
         *args,
         "--project-dir",
         str(PROJECT_DIR),
