@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from customer_outcomes.config import Settings
 from customer_outcomes.dbt import run_dbt
 from customer_outcomes.demo import DemoSpec, generate

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from customer_outcomes.cli import main
 
 
