@@ -434,7 +434,7 @@ def _surveys(rng, acc, tables, users, user_account, start, end) -> None:
             for u in mine:
                 if u["created_at"][:10] > day.isoformat() or rng.random() > 0.3:
                     continue
-                mean = 7.0 + 1.2 * (acc.value - 0.5) + 1.6 * (acc.usage - 0.5)
+                mean = 7.8 + 1.2 * (acc.value - 0.5) + 1.6 * (acc.usage - 0.5)
                 score = min(10, max(0, round(rng.gauss(mean, 2.0))))
                 comment = rng.choice(cat.NPS_COMMENTS) if rng.random() < 0.25 else None
                 if comment and rng.random() < 0.1:
@@ -460,7 +460,7 @@ def _surveys(rng, acc, tables, users, user_account, start, end) -> None:
             if day > min(b, end) or rng.random() > 0.5 or not mine:
                 continue
             u = rng.choice(mine)
-            score = min(5, max(1, round(rng.gauss(3.3 + 2.4 * (acc.value - 0.5), 0.9))))
+            score = min(5, max(1, round(rng.gauss(3.9 + 2.4 * (acc.value - 0.5), 0.9))))
             tables["csat_responses"].append(
                 {
                     "response_id": f"cst_{len(tables['csat_responses']) + 1:07d}",

@@ -1,0 +1,33 @@
+{#- integers(n_digits): a relation with one column `n`, the integers 0 .. 10^n_digits - 1,
+    built from unions and cross joins so it runs on every engine (no generate_series). -#}
+{% macro integers(n_digits=3) -%}
+    select
+        {% for i in range(n_digits) -%}
+            d{{ i }}.n * {{ 10 ** i }}{% if not loop.last %} + {% endif %}
+        {%- endfor %} as n
+    from
+        {% for i in range(n_digits) -%}
+            (
+                {% for d in range(10) -%}
+                    select {{ d }} as n{% if not loop.last %} union all {% endif %}
+                {%- endfor %}
+            ) as d{{ i }}{% if not loop.last %} cross join {% endif %}
+        {% endfor %}
+{%- endmacro %}
+
+{#- type_double(): an 8-byte float on every engine (dbt's type_float is 4 bytes on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'customer_outcomes')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}

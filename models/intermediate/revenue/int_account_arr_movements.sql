@@ -1,0 +1,67 @@
+{#- ARR movement of each account and month against the month before (DOMAIN.md §2).
+    Churn and reactivation are classified before expansion / contraction, so every class is
+    reachable. new = 0 -> >0 never paid before; reactivation = 0 -> >0 paid before. -#}
+with
+
+arr_monthly as (
+    select * from {{ ref('int_account_arr_monthly') }}
+),
+
+arr_with_history as (
+    select
+        account_id,
+        month_start,
+        month_end,
+        is_complete_month,
+        arr as ending_arr,
+        coalesce(
+            lag(arr) over (partition by account_id order by month_start), 0
+        ) as starting_arr,
+        coalesce(
+            max(arr) over (
+                partition by account_id
+                order by month_start
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) > 0 as has_paid_before
+    from arr_monthly
+),
+
+movements_classified as (
+    select
+        *,
+        case
+            when starting_arr = 0 and ending_arr > 0 and not has_paid_before then 'new'
+            when starting_arr = 0 and ending_arr > 0 then 'reactivation'
+            when starting_arr > 0 and ending_arr = 0 then 'churn'
+            when ending_arr > starting_arr then 'expansion'
+            when ending_arr < starting_arr then 'contraction'
+            when ending_arr > 0 then 'unchanged'
+            else 'inactive'
+        end as movement_type
+    from arr_with_history
+),
+
+final as (
+    select
+        account_id,
+        month_start,
+        month_end,
+        is_complete_month,
+        movement_type,
+        starting_arr,
+        ending_arr,
+        case when movement_type = 'new' then ending_arr else 0 end as new_arr,
+        case
+            when movement_type = 'expansion' then ending_arr - starting_arr else 0
+        end as expansion_arr,
+        case
+            when movement_type = 'contraction' then starting_arr - ending_arr else 0
+        end as contraction_arr,
+        case when movement_type = 'churn' then starting_arr else 0 end as churned_arr,
+        case when movement_type = 'reactivation' then ending_arr else 0 end as reactivation_arr
+    from movements_classified
+)
+
+select * from final
