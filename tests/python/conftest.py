@@ -12,13 +12,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from customer_outcomes.config import Settings
 from customer_outcomes.dbt import run_dbt
 from customer_outcomes.demo import DemoSpec, generate
 from customer_outcomes.load import load_landing
 
 AS_OF = "2026-06-30"
-SMALL = DemoSpec(accounts=80, days=500, seed=7, end_date=date.fromisoformat(AS_OF))
+SMALL = DemoSpec(accounts=400, days=540, seed=7, end_date=date.fromisoformat(AS_OF))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from customer_outcomes.cli import main
 
 

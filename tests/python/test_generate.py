@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from customer_outcomes.contract import TABLES
 from customer_outcomes.demo import DemoSpec, generate
 

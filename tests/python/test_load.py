@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from customer_outcomes.cli import main
 from customer_outcomes.contract import TABLES
 from customer_outcomes.load import load_landing

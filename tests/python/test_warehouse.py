@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
+
 from customer_outcomes.config import PROJECT_DIR
 from customer_outcomes.contract import TABLES
 

@@ -65,11 +65,11 @@ def _month_end(d: date) -> date:
 def _pick_cohort(rng: random.Random) -> tuple[str, float, float]:
     r = rng.random()
     if r < 0.12:
-        return "usage_trap", rng.uniform(0.05, 0.3), rng.uniform(0.72, 0.95)
+        return "usage_trap", rng.uniform(0.05, 0.3), rng.uniform(0.8, 0.98)
     if r < 0.22:
-        return "quiet_success", rng.uniform(0.72, 0.95), rng.uniform(0.08, 0.28)
+        return "quiet_success", rng.uniform(0.72, 0.95), rng.uniform(0.08, 0.25)
     value = rng.betavariate(2.2, 2.0)
-    usage = min(0.95, max(0.05, 0.3 + 0.4 * value + rng.gauss(0, 0.1)))
+    usage = min(0.8, max(0.05, 0.2 + 0.4 * value + rng.gauss(0, 0.08)))
     return "normal", value, usage
 
 
@@ -178,7 +178,7 @@ def _users(rng, acc, tables, users, user_account, engagement, end) -> None:
         acc.users.append(row)
         users.append(row)
         user_account.append(acc.idx)
-        engagement.append(rng.uniform(0.4, 1.4))
+        engagement.append(rng.uniform(0.6, 1.3))
 
 
 def _adoption(rng: random.Random, acc: Account, start: date, end: date) -> None:
@@ -205,7 +205,7 @@ def _contracts(rng: random.Random, acc: Account, tables: dict, end: date) -> Non
     seg = acc.segment
     base = {"smb": (3000, 15000), "mid_market": (15000, 60000), "enterprise": (60000, 300000)}
     arr = round(rng.uniform(*base[seg]), -2)
-    seats = max(1, round(acc.n_users * rng.uniform(1.0, 1.5)))
+    seats = max(1, round(acc.n_users * rng.uniform(1.0, 1.3)))
     open_ended = seg == "smb" and rng.random() < 0.7
     plan = rng.choice(cat.PLANS[seg])
     start = acc.created

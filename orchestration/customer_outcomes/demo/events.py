@@ -111,7 +111,7 @@ def write_events(world: World, out_dir: Path, seed: int, progress: Callable[[str
         rng = np.random.default_rng([seed, month_start.year, month_start.month])
         day_idx = np.arange(lo, hi)
         alive = (created[:, None] <= day_idx[None, :]) & (deactivated[:, None] > day_idx[None, :])
-        p = 0.55 * intensity[:, lo:hi][user_acc] * engagement[:, None] * calendar[None, lo:hi]
+        p = 0.6 * intensity[:, lo:hi][user_acc] ** 1.5 * engagement[:, None] * calendar[None, lo:hi]
         p = np.clip(p, 0, 0.95) * alive
         u, d = np.nonzero(rng.random((n_users, hi - lo), dtype=np.float32) < p)
         d = d + lo

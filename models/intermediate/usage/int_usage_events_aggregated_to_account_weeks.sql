@@ -1,0 +1,65 @@
+{#- Weekly activity per account: weekly active users (distinct), user-days, sessions and
+    feature events (session_start and feature_used only). -#}
+with
+
+events as (
+    select * from {{ ref('stg_product__usage_events') }}
+),
+
+counted_events as (
+    select
+        account_id,
+        user_id,
+        event_date,
+        is_session_start,
+        is_feature_use,
+        cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
+    from events
+    where is_session_start or is_feature_use
+),
+
+user_days as (
+    select distinct
+        account_id,
+        week_start,
+        user_id,
+        event_date
+    from counted_events
+),
+
+user_days_aggregated as (
+    select
+        account_id,
+        week_start,
+        count(*) as user_active_days
+    from user_days
+    group by account_id, week_start
+),
+
+events_aggregated as (
+    select
+        account_id,
+        week_start,
+        count(distinct user_id) as weekly_active_users,
+        sum(case when is_session_start then 1 else 0 end) as sessions,
+        sum(case when is_feature_use then 1 else 0 end) as feature_events
+    from counted_events
+    group by account_id, week_start
+),
+
+final as (
+    select
+        events_aggregated.account_id,
+        events_aggregated.week_start,
+        events_aggregated.weekly_active_users,
+        user_days_aggregated.user_active_days,
+        events_aggregated.sessions,
+        events_aggregated.feature_events
+    from events_aggregated
+    inner join user_days_aggregated
+        on
+            events_aggregated.account_id = user_days_aggregated.account_id
+            and events_aggregated.week_start = user_days_aggregated.week_start
+)
+
+select * from final
