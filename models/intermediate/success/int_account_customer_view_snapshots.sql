@@ -41,7 +41,8 @@ account_snapshots as (
     from snapshots
     inner join contracts
         on
-            snapshots.snapshot_date >= contracts.start_date
+            (snapshots.account_id is null or snapshots.account_id = contracts.account_id)
+            and snapshots.snapshot_date >= contracts.start_date
             and (
                 contracts.coverage_end_date is null
                 or snapshots.snapshot_date <= contracts.coverage_end_date
@@ -132,16 +133,16 @@ components as (
             and account_snapshots.snapshot_date = csat_windowed.snapshot_date
 ),
 
+{%- set view_components = [
+    ['components.value_score', 'weights_pivoted.w_value'],
+    ['components.intent_score', 'weights_pivoted.w_intent'],
+    ['components.csat_score', 'weights_pivoted.w_csat'],
+] %}
+
 weighted as (
     select
         components.*,
-        coalesce(components.value_score * weights_pivoted.w_value, 0)
-        + coalesce(components.intent_score * weights_pivoted.w_intent, 0)
-        + coalesce(components.csat_score * weights_pivoted.w_csat, 0) as weighted_sum,
-        case when components.value_score is null then 0 else weights_pivoted.w_value end
-        + case when components.intent_score is null then 0 else weights_pivoted.w_intent end
-        + case when components.csat_score is null then 0 else weights_pivoted.w_csat end
-            as weight_present
+        {{ reweighted_mean(view_components) }} as customer_view_score
     from components
     cross join weights_pivoted
 ),
@@ -160,7 +161,7 @@ final as (
         latest_intent_asked_on,
         intent_score,
         csat_score,
-        case when weight_present > 0 then weighted_sum / weight_present end as customer_view_score
+        customer_view_score
     from weighted
 )
 

@@ -38,7 +38,9 @@ goal_snapshots as (
         snapshots.is_current
     from goals
     inner join snapshots
-        on cast(goals.created_at as date) <= snapshots.snapshot_date
+        on
+            cast(goals.created_at as date) <= snapshots.snapshot_date
+            and (snapshots.account_id is null or goals.account_id = snapshots.account_id)
 ),
 
 measurements_ranked as (

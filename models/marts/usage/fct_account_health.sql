@@ -21,30 +21,21 @@ weights_pivoted as (
     from weights
 ),
 
-weighted as (
-    select
-        components.*,
-        coalesce(components.breadth_score * weights_pivoted.w_breadth, 0)
-        + coalesce(components.depth_score * weights_pivoted.w_depth, 0)
-        + coalesce(components.frequency_score * weights_pivoted.w_frequency, 0)
-        + coalesce(components.trend_score * weights_pivoted.w_trend, 0)
-        + coalesce(components.sentiment_score * weights_pivoted.w_sentiment, 0)
-            as weighted_sum,
-        case when components.breadth_score is null then 0 else weights_pivoted.w_breadth end
-        + case when components.depth_score is null then 0 else weights_pivoted.w_depth end
-        + case when components.frequency_score is null then 0 else weights_pivoted.w_frequency end
-        + case when components.trend_score is null then 0 else weights_pivoted.w_trend end
-        + case when components.sentiment_score is null then 0 else weights_pivoted.w_sentiment end
-            as weight_present
-    from components
-    cross join weights_pivoted
-),
+{%- set components = [
+    ['components.breadth_score', 'weights_pivoted.w_breadth'],
+    ['components.depth_score', 'weights_pivoted.w_depth'],
+    ['components.frequency_score', 'weights_pivoted.w_frequency'],
+    ['components.trend_score', 'weights_pivoted.w_trend'],
+    ['components.sentiment_score', 'weights_pivoted.w_sentiment'],
+] %}
 
 scored as (
     select
-        *,
-        case when weight_present > 0 then weighted_sum / weight_present end as health_score
-    from weighted
+        components.*,
+        {{ present_weight(components) }} as weight_present,
+        {{ reweighted_mean(components) }} as health_score
+    from components
+    cross join weights_pivoted
 ),
 
 final as (

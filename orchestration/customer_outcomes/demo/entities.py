@@ -69,7 +69,7 @@ def _pick_cohort(rng: random.Random) -> tuple[str, float, float]:
     if r < 0.22:
         return "quiet_success", rng.uniform(0.72, 0.95), rng.uniform(0.08, 0.25)
     value = rng.betavariate(2.2, 2.0)
-    usage = min(0.8, max(0.05, 0.2 + 0.4 * value + rng.gauss(0, 0.08)))
+    usage = min(0.75, max(0.05, 0.15 + 0.4 * value + rng.gauss(0, 0.08)))
     return "normal", value, usage
 
 
@@ -310,9 +310,10 @@ def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
     for g in range(rng.randint(1, 4)):
         t = rng.choice(cat.GOAL_TEMPLATES)
         title, category, kpi, unit, lo, hi, change = t
-        first = acc.live[0][0] if g < 2 else acc.live[-1][0]
-        baseline_date = first + timedelta(days=rng.randint(7, 45))
-        if baseline_date > end - timedelta(days=7):
+        # Goals are set at onboarding and then about yearly, on a calendar that does not
+        # depend on the account's (future) renewals.
+        baseline_date = acc.live[0][0] + timedelta(days=rng.randint(7, 45) + (g // 2) * 365)
+        if baseline_date > end - timedelta(days=7) or not _in_live(acc, baseline_date):
             continue
         target_date = baseline_date + timedelta(days=rng.choice((90, 180, 270, 365)))
         baseline = round(rng.uniform(lo, hi), 2)

@@ -1,0 +1,374 @@
+{#- One row per renewal (closed and pending) with features computed as of its cut-off date
+    from what was known by then (DOMAIN.md §3): events received by the cut-off, surveys
+    responded by it, goals created and measurements recorded by it (snapshot spine), intents
+    asked by it, the CRM version in force then. Nothing after the cut-off enters a row.
+
+    Usage windows end on the cut-off: the last 7 days (weekly active users, user-days), the
+    last 28 days and the 28 before (trend). The health score at the cut-off applies the
+    health_weights seed to the same five components as fct_account_health, on these windows. -#}
+{%- set cutoff = 'renewals.cutoff_date' %}
+
+with
+
+renewal_cutoffs as (
+    select * from {{ ref('int_renewal_cutoffs') }}
+),
+
+events as (
+    select * from {{ ref('stg_product__usage_events') }}
+),
+
+features as (
+    select * from {{ ref('stg_product__features') }}
+),
+
+account_versions as (
+    select * from {{ ref('stg_crm__account_versions') }}
+),
+
+contracts as (
+    select * from {{ ref('stg_billing__contracts') }}
+),
+
+nps_responses as (
+    select * from {{ ref('stg_surveys__nps_responses') }}
+),
+
+csat_responses as (
+    select * from {{ ref('stg_surveys__csat_responses') }}
+),
+
+customer_view as (
+    select * from {{ ref('int_account_customer_view_snapshots') }}
+),
+
+value_realization as (
+    select * from {{ ref('int_account_value_realization_snapshots') }}
+),
+
+health_weights as (
+    select * from {{ ref('health_weights') }}
+),
+
+renewals as (
+    select
+        *,
+        cast(
+            {{ dbt.dateadd('day', 1, 'cutoff_date') }} as {{ dbt.type_timestamp() }}
+        ) as cutoff_ends_at
+    from renewal_cutoffs
+),
+
+events_known as (
+    select
+        renewals.contract_id,
+        events.user_id,
+        events.event_date,
+        events.feature_key,
+        events.user_id || '|' || cast(events.event_date as {{ dbt.type_string() }}) as user_day,
+        {{ dbt.datediff('events.event_date', cutoff, 'day') }}
+            as days_before_cutoff
+    from renewals
+    inner join events
+        on
+            renewals.account_id = events.account_id
+            and renewals.cutoff_ends_at > events.received_at
+            and renewals.cutoff_date >= events.event_date
+            and events.event_date > cast({{ dbt.dateadd('day', -56, cutoff) }} as date)
+    where events.is_session_start or events.is_feature_use
+),
+
+core_features as (
+    select feature_key
+    from features
+    where is_core
+),
+
+usage_windows as (
+    select
+        events_known.contract_id,
+        count(
+            distinct case when events_known.days_before_cutoff < 7 then events_known.user_id end
+        ) as active_users_7d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 7
+                    then events_known.user_day
+            end
+        ) as user_days_7d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 28
+                    then events_known.user_day
+            end
+        ) as user_days_28d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff >= 28
+                    then events_known.user_day
+            end
+        ) as user_days_prior_28d,
+        sum(case when events_known.days_before_cutoff < 28 then 1 else 0 end) as events_28d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 28 and core_features.feature_key is not null
+                    then events_known.feature_key
+            end
+        ) as core_features_28d
+    from events_known
+    left join core_features
+        on events_known.feature_key = core_features.feature_key
+    group by events_known.contract_id
+),
+
+core_available as (
+    select
+        renewals.contract_id,
+        count(features.feature_key) as core_features_available
+    from renewals
+    inner join features
+        on features.is_core and renewals.cutoff_date >= features.released_on
+    group by renewals.contract_id
+),
+
+surveys as (
+    select
+        renewals.contract_id,
+        'nps' as survey,
+        nps_responses.nps_category,
+        false as is_satisfied
+    from renewals
+    inner join nps_responses
+        on
+            renewals.account_id = nps_responses.account_id
+            and cast(nps_responses.responded_at as date) <= {{ cutoff }}
+            and cast(nps_responses.responded_at as date)
+            > cast({{ dbt.dateadd('day', -var('survey_window_days'), cutoff) }} as date)
+    union all
+    select
+        renewals.contract_id,
+        'csat' as survey,
+        null as nps_category,
+        csat_responses.is_satisfied
+    from renewals
+    inner join csat_responses
+        on
+            renewals.account_id = csat_responses.account_id
+            and cast(csat_responses.responded_at as date) <= {{ cutoff }}
+            and cast(csat_responses.responded_at as date)
+            > cast({{ dbt.dateadd('day', -var('survey_window_days'), cutoff) }} as date)
+),
+
+survey_scores as (
+    select
+        contract_id,
+        sum(case when survey = 'nps' then 1 else 0 end) as nps_responses,
+        sum(case when nps_category = 'promoter' then 1 else 0 end) as nps_promoters,
+        sum(case when nps_category = 'detractor' then 1 else 0 end) as nps_detractors,
+        sum(case when survey = 'csat' then 1 else 0 end) as csat_responses,
+        sum(case when is_satisfied then 1 else 0 end) as csat_satisfied
+    from surveys
+    group by contract_id
+),
+
+segment_ranked as (
+    select
+        renewals.contract_id,
+        account_versions.segment,
+        row_number() over (
+            partition by renewals.contract_id
+            order by account_versions.updated_at desc
+        ) as version_rank
+    from renewals
+    inner join account_versions
+        on
+            renewals.account_id = account_versions.account_id
+            and renewals.cutoff_ends_at > account_versions.updated_at
+),
+
+tenure as (
+    select
+        renewals.contract_id,
+        min(contracts.start_date) as first_contract_start_date
+    from renewals
+    inner join contracts
+        on
+            renewals.account_id = contracts.account_id
+            and renewals.cutoff_date >= contracts.start_date
+            and renewals.cutoff_ends_at > contracts.signed_at
+    group by renewals.contract_id
+),
+
+weights_pivoted as (
+    select
+        sum(case when component = 'breadth' then weight else 0 end) as w_breadth,
+        sum(case when component = 'depth' then weight else 0 end) as w_depth,
+        sum(case when component = 'frequency' then weight else 0 end) as w_frequency,
+        sum(case when component = 'trend' then weight else 0 end) as w_trend,
+        sum(case when component = 'sentiment' then weight else 0 end) as w_sentiment
+    from health_weights
+),
+
+joined as (
+    select
+        renewals.contract_id,
+        renewals.account_id,
+        renewals.renewal_date,
+        renewals.cutoff_date,
+        renewals.renewal_outcome,
+        renewals.is_closed,
+        renewals.renewed_label,
+        renewals.expiring_arr,
+        renewals.seats,
+        segment_ranked.segment,
+        {{ dbt.datediff('tenure.first_contract_start_date', cutoff, 'day') }}
+            as tenure_days,
+        coalesce(usage_windows.active_users_7d, 0) as active_users_7d,
+        coalesce(usage_windows.user_days_7d, 0) as user_days_7d,
+        coalesce(usage_windows.user_days_28d, 0) as user_days_28d,
+        coalesce(usage_windows.user_days_prior_28d, 0) as user_days_prior_28d,
+        coalesce(usage_windows.events_28d, 0) as events_28d,
+        coalesce(usage_windows.core_features_28d, 0) as core_features_28d,
+        core_available.core_features_available,
+        coalesce(survey_scores.nps_responses, 0) as nps_responses,
+        case
+            when survey_scores.nps_responses > 0
+                then
+                    100.0 * (survey_scores.nps_promoters - survey_scores.nps_detractors)
+                    / survey_scores.nps_responses
+        end as nps_score,
+        coalesce(survey_scores.nps_detractors, 0) as nps_detractors,
+        case
+            when survey_scores.csat_responses > 0
+                then 100.0 * survey_scores.csat_satisfied / survey_scores.csat_responses
+        end as csat_pct,
+        customer_view.latest_intent_answer,
+        customer_view.latest_intent_asked_on,
+        customer_view.intent_score,
+        customer_view.value_score as goal_pace_pct,
+        customer_view.customer_view_score,
+        value_realization.weighted_attainment_pct as goal_attainment_pct,
+        coalesce(value_realization.value_realization_level, 'unknown') as value_realization_level,
+        coalesce(value_realization.goals_total, 0) as goals_total,
+        coalesce(value_realization.active_goals_off_track, 0) as active_goals_off_track
+    from renewals
+    left join usage_windows
+        on renewals.contract_id = usage_windows.contract_id
+    left join core_available
+        on renewals.contract_id = core_available.contract_id
+    left join survey_scores
+        on renewals.contract_id = survey_scores.contract_id
+    left join segment_ranked
+        on
+            renewals.contract_id = segment_ranked.contract_id
+            and segment_ranked.version_rank = 1
+    left join tenure
+        on renewals.contract_id = tenure.contract_id
+    left join customer_view
+        on
+            renewals.account_id = customer_view.account_id
+            and renewals.cutoff_date = customer_view.snapshot_date
+    left join value_realization
+        on
+            renewals.account_id = value_realization.account_id
+            and renewals.cutoff_date = value_realization.snapshot_date
+),
+
+components as (
+    select
+        *,
+        case
+            when core_features_available > 0
+                then 100.0 * core_features_28d / core_features_available
+        end as breadth_score,
+        case
+            when seats > 0 then 100.0 * least(1.0, 1.0 * active_users_7d / seats)
+        end as depth_score,
+        case
+            when active_users_7d = 0 then 0.0
+            else 100.0 * least(
+                1.0, 1.0 * user_days_7d / active_users_7d / {{ var('frequency_target_days') }}
+            )
+        end as frequency_score,
+        case
+            when tenure_days < 56 then null
+            when user_days_prior_28d = 0 and user_days_28d > 0 then 100.0
+            when user_days_prior_28d = 0 then 0.0
+            else 100.0 * least(1.0, 1.0 * user_days_28d / user_days_prior_28d)
+        end as trend_score,
+        case
+            when nps_score is not null and csat_pct is not null
+                then ((nps_score + 100) / 2 + csat_pct) / 2
+            when nps_score is not null then (nps_score + 100) / 2
+            else csat_pct
+        end as sentiment_score
+    from joined
+),
+
+{%- set health_components = [
+    ['components.breadth_score', 'weights_pivoted.w_breadth'],
+    ['components.depth_score', 'weights_pivoted.w_depth'],
+    ['components.frequency_score', 'weights_pivoted.w_frequency'],
+    ['components.trend_score', 'weights_pivoted.w_trend'],
+    ['components.sentiment_score', 'weights_pivoted.w_sentiment'],
+] %}
+
+scored as (
+    select
+        components.*,
+        {{ reweighted_mean(health_components) }} as health_score
+    from components
+    cross join weights_pivoted
+),
+
+final as (
+    select
+        *,
+        {{ as_of_date() }} as as_of_date,
+        renewal_date <= cast(
+            {{ dbt.dateadd('day', var('renewal_horizon_days'), as_of_date()) }} as date
+        ) as is_in_horizon,
+        case
+            when health_score is null then null
+            when health_score >= {{ var('health_green_min') }} then 'green'
+            when health_score < {{ var('health_red_below') }} then 'red'
+            else 'yellow'
+        end as health_band,
+        case when seats > 0 then 1.0 * user_days_28d / seats end as user_days_per_seat_28d,
+        case when seats > 0 then 1.0 * active_users_7d / seats end as seat_utilization,
+        case
+            when user_days_prior_28d > 0 then 1.0 * user_days_28d / user_days_prior_28d
+        end as usage_trend_ratio,
+        (case when health_score < {{ var('health_red_below') }} then 1 else 0 end)
+        + (
+            case
+                when
+                    latest_intent_answer in ('no', 'not_sure')
+                    and latest_intent_asked_on > cast(
+                        {{ dbt.dateadd('day', -var('intent_recent_days'), 'cutoff_date') }}
+                        as date
+                    )
+                    then 1
+                else 0
+            end
+        )
+        + (case when nps_detractors > 0 then 1 else 0 end)
+        + (
+            case
+                when
+                    active_goals_off_track > 0
+                    and health_score >= {{ var('vendor_view_high_min') }}
+                    then 1
+                else 0
+            end
+        )
+        + (
+            case
+                when goals_total = 0 and tenure_days > {{ var('no_goals_after_days') }} then 1
+                else 0
+            end
+        ) as open_triggers
+    from scored
+)
+
+select * from final

@@ -1,0 +1,12 @@
+"""Which signals predict renewal here: ROC AUC and Brier score of every single signal and of
+the full model, on the same time-based test set of closed renewals."""
+
+from customer_outcomes.renewal_model import run_cached, settings_from_frame
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return run_cached(
+        dbt.ref("int_renewal_features").df(),
+        settings_from_frame(dbt.ref("int_renewal_model_settings").df()),
+    ).signals

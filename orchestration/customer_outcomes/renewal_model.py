@@ -1,0 +1,308 @@
+"""Renewal prediction (DOMAIN.md §3): time-based backtest, model choice, scoring, signals.
+
+Called by the dbt Python models ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation``
+and ``fct_renewal_calibration`` with the rows of ``int_renewal_features`` (features as of each
+renewal's cut-off). Only closed renewals are trained and evaluated on; pending ones are only
+scored. Everything is seeded, and rows are sorted first, so the same data and seed give the same
+output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+NUMERIC = [
+    "health_score",
+    "goal_pace_pct",
+    "goal_attainment_pct",
+    "intent_score",
+    "nps_score",
+    "csat_pct",
+    "user_days_per_seat_28d",
+    "seat_utilization",
+    "usage_trend_ratio",
+    "core_features_28d",
+    "tenure_days",
+    "log_expiring_arr",
+    "open_triggers",
+    "active_goals_off_track",
+    "goals_total",
+]
+CATEGORICAL = ["segment", "value_realization_level", "health_band", "latest_intent_answer"]
+# Each single signal the marts evaluate, and the feature that carries it.
+SIGNALS = {
+    "nps": "nps_score",
+    "csat": "csat_pct",
+    "health_score": "health_score",
+    "usage": "user_days_per_seat_28d",
+    "goal_attainment": "goal_pace_pct",
+    "renewal_intent": "intent_score",
+}
+LABELS = {
+    "health_score": "health score",
+    "goal_pace_pct": "goal pace",
+    "goal_attainment_pct": "goal attainment",
+    "intent_score": "renewal intent score",
+    "nps_score": "NPS",
+    "csat_pct": "CSAT",
+    "user_days_per_seat_28d": "usage per seat",
+    "seat_utilization": "seat utilization",
+    "usage_trend_ratio": "usage trend",
+    "core_features_28d": "core features used",
+    "tenure_days": "tenure",
+    "log_expiring_arr": "ARR",
+    "open_triggers": "open intervention triggers",
+    "active_goals_off_track": "goals off track",
+    "goals_total": "goals recorded",
+    "segment": "segment",
+    "value_realization_level": "value realized",
+    "health_band": "health band",
+    "latest_intent_answer": "renewal intent",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    test_share: float = 0.3
+    seed: int = 42
+    risk_high_below: float = 0.5
+    risk_medium_below: float = 0.75
+
+
+@dataclass
+class Result:
+    predictions: pd.DataFrame
+    signals: pd.DataFrame
+    calibration: pd.DataFrame
+    model_version: str
+    model_type: str
+
+
+def settings_from_frame(frame: pd.DataFrame) -> Settings:
+    """Settings from the one-row model int_renewal_model_settings (the project vars)."""
+    row = frame.iloc[0]
+    return Settings(
+        test_share=float(row["test_share"]),
+        seed=int(row["seed"]),
+        risk_high_below=float(row["risk_high_below"]),
+        risk_medium_below=float(row["risk_medium_below"]),
+    )
+
+
+def prepare(features: pd.DataFrame) -> pd.DataFrame:
+    df = features.copy().sort_values(["renewal_date", "contract_id"]).reset_index(drop=True)
+    df["log_expiring_arr"] = np.log1p(pd.to_numeric(df["expiring_arr"], errors="coerce"))
+    for col in NUMERIC:
+        # Rounded: the warehouse sums floats in parallel, so the last bits of an average can
+        # differ between runs; they must not change a prediction.
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64").round(6)
+    for col in CATEGORICAL:
+        df[col] = df[col].astype("object").where(df[col].notna(), "missing").astype(str)
+    return df
+
+
+def time_split(closed: pd.DataFrame, test_share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Oldest renewals train, newest test: never a random split."""
+    n_test = max(1, math.ceil(len(closed) * test_share))
+    return closed.iloc[: len(closed) - n_test], closed.iloc[len(closed) - n_test :]
+
+
+def _preprocess(numeric: list[str], categorical: list[str]) -> ColumnTransformer:
+    parts = [
+        (
+            "num",
+            Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                    ("scale", StandardScaler()),
+                ]
+            ),
+            numeric,
+        )
+    ]
+    if categorical:
+        parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), categorical))
+    return ColumnTransformer(parts)
+
+
+def _candidates(seed: int) -> dict[str, Pipeline]:
+    return {
+        "logistic_regression": Pipeline(
+            [
+                ("prep", _preprocess(NUMERIC, CATEGORICAL)),
+                ("model", LogisticRegression(C=0.5, max_iter=2000, random_state=seed)),
+            ]
+        ),
+        "gradient_boosting": Pipeline(
+            [
+                ("prep", _preprocess(NUMERIC, CATEGORICAL)),
+                (
+                    "model",
+                    HistGradientBoostingClassifier(
+                        max_depth=3, learning_rate=0.05, max_iter=150, random_state=seed
+                    ),
+                ),
+            ]
+        ),
+    }
+
+
+def _scores(y: pd.Series, p: np.ndarray) -> tuple[float | None, float | None]:
+    if len(y) == 0:
+        return None, None
+    auc = float(roc_auc_score(y, p)) if y.nunique() == 2 else None
+    return auc, float(brier_score_loss(y, p))
+
+
+def _fit(pipe: Pipeline, frame: pd.DataFrame) -> Pipeline:
+    y = frame["renewed_label"].astype(int)
+    if y.nunique() < 2:
+        raise ValueError("renewal model: the training set needs both renewed and churned renewals")
+    return pipe.fit(frame[NUMERIC + CATEGORICAL], y)
+
+
+def _drivers(pipe: Pipeline, rows: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
+    """Top 3 features pulling each probability down: the drop against a typical value."""
+    x = rows[NUMERIC + CATEGORICAL]
+    base = pipe.predict_proba(x)[:, 1]
+    impacts = {}
+    for col in NUMERIC + CATEGORICAL:
+        typical = reference[col].median() if col in NUMERIC else reference[col].mode().iloc[0]
+        swapped = x.copy()
+        swapped[col] = typical
+        impacts[col] = base - pipe.predict_proba(swapped)[:, 1]
+    out = []
+    for i in range(len(x)):
+        ranked = sorted(impacts, key=lambda c: (impacts[c][i], c))
+        words = []
+        for col in ranked[:3]:
+            if impacts[col][i] >= -0.005:
+                break
+            value = x.iloc[i][col]
+            shown = "unknown" if value is None or value != value else value
+            if isinstance(shown, float):
+                shown = f"{shown:.0f}" if abs(shown) >= 10 or shown.is_integer() else f"{shown:.2f}"
+            words.append(f"{LABELS[col]} {shown} ({impacts[col][i] * 100:+.0f} pts)")
+        out.append("; ".join(words) if words else "no feature pulls it down")
+    return out
+
+
+def _version(model_type: str, train: pd.DataFrame, settings: Settings) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((model_type, settings, NUMERIC, CATEGORICAL)).encode())
+    digest.update(pd.util.hash_pandas_object(train[["contract_id", *NUMERIC]], index=False).values)
+    return f"{model_type}-{digest.hexdigest()[:12]}"
+
+
+def run(features: pd.DataFrame, settings: Settings) -> Result:
+    df = prepare(features)
+    closed = df[df["is_closed"].astype(bool)]
+    train, test = time_split(closed, settings.test_share)
+    y_test = test["renewed_label"].astype(int)
+
+    backtests = {}
+    for name, pipe in _candidates(settings.seed).items():
+        fitted = _fit(pipe, train)
+        backtests[name] = (fitted, fitted.predict_proba(test[NUMERIC + CATEGORICAL])[:, 1])
+    best = max(
+        backtests,
+        key=lambda n: (_scores(y_test, backtests[n][1])[0] or 0, n == "logistic_regression"),
+    )
+    test_p = backtests[best][1]
+
+    signal_rows = []
+    for signal, col in SIGNALS.items():
+        pipe = Pipeline(
+            [
+                ("prep", _preprocess([col], [])),
+                ("model", LogisticRegression(max_iter=1000, random_state=settings.seed)),
+            ]
+        )
+        pipe.fit(train[[col]], train["renewed_label"].astype(int))
+        auc, brier = _scores(y_test, pipe.predict_proba(test[[col]])[:, 1])
+        signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
+    auc, brier = _scores(y_test, test_p)
+    signal_rows.append(("full_model", best, auc, brier, len(test)))
+    signals = pd.DataFrame(
+        signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
+    )
+    signals["n_test"] = len(test)
+    signals["n_train"] = len(train)
+    signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
+
+    calibration = _calibration(y_test, test_p)
+
+    # Score pending renewals with the chosen model refitted on every closed renewal.
+    final = _fit(_candidates(settings.seed)[best], closed)
+    version = _version(best, closed, settings)
+    pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
+    predictions = _predict(final, pending, closed, settings)
+    predictions["model_version"] = version
+    for frame in (signals, calibration):
+        frame["model_version"] = version
+    return Result(predictions, signals, calibration, version, best)
+
+
+def _predict(pipe, pending, reference, settings: Settings) -> pd.DataFrame:
+    cols = [
+        "contract_id",
+        "account_id",
+        "renewal_date",
+        "cutoff_date",
+        "expiring_arr",
+        "as_of_date",
+    ]
+    out = pending[cols].copy().reset_index(drop=True)
+    if len(pending) == 0:
+        for col in ("renewal_probability", "risk_band", "arr_at_risk", "top_drivers"):
+            out[col] = pd.Series(
+                dtype="float64" if col in ("renewal_probability", "arr_at_risk") else "object"
+            )
+        return out
+    p = pipe.predict_proba(pending[NUMERIC + CATEGORICAL])[:, 1]
+    out["renewal_probability"] = np.round(p, 6)
+    out["risk_band"] = np.where(
+        p < settings.risk_high_below,
+        "high",
+        np.where(p < settings.risk_medium_below, "medium", "low"),
+    )
+    arr = pd.to_numeric(out["expiring_arr"], errors="coerce").astype(float)
+    out["arr_at_risk"] = np.round(arr * (1 - p), 2)
+    out["top_drivers"] = _drivers(pipe, pending.reset_index(drop=True), reference)
+    return out
+
+
+def _calibration(y: pd.Series, p: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({"y": y.to_numpy(), "p": p}).sort_values("p", kind="mergesort")
+    frame["decile"] = (np.arange(len(frame)) * 10 // max(1, len(frame))) + 1
+    grouped = frame.groupby("decile").agg(
+        n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean")
+    )
+    return grouped.reset_index()
+
+
+@lru_cache(maxsize=4)
+def _cached(key: str, payload: bytes, settings: Settings) -> Result:
+    return run(pd.read_pickle(io.BytesIO(payload)), settings)
+
+
+def run_cached(features: pd.DataFrame, settings: Settings) -> Result:
+    """``run`` once per distinct input within a process (the three dbt models share it)."""
+    buf = io.BytesIO()
+    features.sort_values("contract_id").reset_index(drop=True).to_pickle(buf)
+    payload = buf.getvalue()
+    return _cached(hashlib.sha256(payload).hexdigest(), payload, settings)

@@ -1,0 +1,163 @@
+"""Renewal prediction: no leakage, closed renewals only, backtest, determinism."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import AS_OF
+
+from customer_outcomes.config import Settings
+from customer_outcomes.dbt import run_dbt
+from customer_outcomes.renewal_model import SIGNALS, run, time_split
+from customer_outcomes.renewal_model import Settings as ModelSettings
+
+LABEL_COLUMNS = {"renewal_outcome", "is_closed", "renewed_label", "as_of_date", "is_in_horizon"}
+
+
+def _features(warehouse) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select * from intermediate.int_renewal_features order by contract_id"
+        ).df()
+    finally:
+        con.close()
+
+
+LEAK_DATE = date.fromisoformat(AS_OF) - timedelta(days=120)
+
+# Records dated after LEAK_DATE: changes to existing ones and new ones, in every raw table a
+# feature could read.
+TAMPERING = """
+update raw.usage_events set event_name = 'feature_used', feature_key = 'dashboards'
+    where received_at > $leak;
+insert into raw.usage_events
+    select 'late_' || event_id, account_id, user_id, event_name, feature_key,
+           occurred_at - interval 30 day, $leak + interval 2 day, _source_file, _loaded_at,
+           _batch_id
+    from raw.usage_events where received_at > $leak;
+update raw.nps_responses set score = 0 where responded_at > $leak;
+insert into raw.nps_responses select 'x_' || response_id, account_id, user_id, 10, comment,
+    $leak + interval 1 day, _source_file, _loaded_at, _batch_id from raw.nps_responses;
+update raw.csat_responses set score = 1 where responded_at > $leak;
+insert into raw.csat_responses select 'x_' || response_id, account_id, user_id, 5, touchpoint,
+    $leak + interval 1 day, _source_file, _loaded_at, _batch_id from raw.csat_responses;
+update raw.renewal_intents set answer = 'no' where asked_on > $leak;
+insert into raw.renewal_intents select 'x_' || checkin_id, account_id, contract_id,
+    cast($leak as date) + 1, 'yes', notes, _source_file, _loaded_at, _batch_id
+    from raw.renewal_intents;
+update raw.goal_measurements set value = -999 where recorded_at > $leak;
+insert into raw.goal_measurements select 'x_' || measurement_id, goal_id,
+    cast($leak as date) - 200, 1000000, source, $leak + interval 1 day, _source_file,
+    _loaded_at, _batch_id from raw.goal_measurements;
+insert into raw.customer_goals select 'x_' || goal_id, account_id, title, outcome_category,
+    kpi_name, kpi_unit, baseline_value, target_value, baseline_date, target_date, weight, status,
+    customer_confirmed_outcome, $leak + interval 1 day, $leak + interval 1 day, _source_file,
+    _loaded_at, _batch_id from raw.customer_goals;
+insert into raw.accounts select account_id, account_name, 'enterprise', industry, region,
+    csm_owner, created_at, $leak + interval 1 day, _source_file, _loaded_at, _batch_id
+    from raw.accounts;
+insert into raw.contracts select 'x_' || contract_id, account_id, plan,
+    cast($leak as date) - 400, null, arr * 10, seats * 10, $leak + interval 1 day,
+    _source_file, _loaded_at, _batch_id from raw.contracts;
+"""
+
+
+def test_no_record_after_the_cutoff_changes_a_feature_row(built, tmp_path, monkeypatch):
+    before = _features(built.warehouse)
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(built.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    leak = pd.Timestamp(LEAK_DATE) + pd.Timedelta(days=1)  # end of the leak date
+    for statement in TAMPERING.split(";"):
+        if statement.strip():
+            con.execute(statement, {"leak": leak.to_pydatetime()})
+    con.close()
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    settings = Settings(built.landing, copy, tmp_path / "serve.duckdb")
+    assert run_dbt(settings, ["run", "-s", "+int_renewal_features"], as_of=AS_OF, echo=False) == 0
+    after = _features(copy)
+
+    feature_cols = [c for c in before.columns if c not in LABEL_COLUMNS | {"contract_id"}]
+    early = before["cutoff_date"] <= pd.Timestamp(LEAK_DATE)
+    assert early.sum() > 50
+    old = before[early].set_index("contract_id")[feature_cols]
+    new = after.set_index("contract_id").loc[old.index, feature_cols]
+    pd.testing.assert_frame_equal(old, new, check_exact=True)
+
+    # The tampering is real: renewals cut off after the leak date do see it.
+    late_ids = before[~early]["contract_id"]
+    changed = (
+        before.set_index("contract_id")
+        .loc[late_ids, ["nps_score", "segment"]]
+        .compare(after.set_index("contract_id").loc[late_ids, ["nps_score", "segment"]])
+    )
+    assert len(changed) > 0
+
+
+def test_pending_renewals_are_never_trained_on(built):
+    features = _features(built.warehouse)
+    settings = ModelSettings()
+    baseline = run(features, settings)
+    poisoned = features.copy()
+    pending = ~poisoned["is_closed"].astype(bool)
+    assert pending.sum() > 0
+    poisoned.loc[pending, "renewed_label"] = 1
+    poisoned.loc[pending, "intent_score"] = 0.0
+    poisoned.loc[pending, "goal_pace_pct"] = 0.0
+    result = run(poisoned, settings)
+    pd.testing.assert_frame_equal(baseline.signals, result.signals)
+    pd.testing.assert_frame_equal(baseline.calibration, result.calibration)
+    assert baseline.model_version == result.model_version
+
+
+def test_split_is_by_time():
+    frame = pd.DataFrame({"renewal_date": pd.date_range("2025-01-01", periods=10)})
+    train, test = time_split(frame, 0.3)
+    assert len(test) == 3 and train["renewal_date"].max() < test["renewal_date"].min()
+
+
+def test_full_model_beats_every_single_signal(read_only):
+    rows = dict(
+        read_only.execute(
+            "select signal, roc_auc from marts.fct_renewal_signal_evaluation"
+        ).fetchall()
+    )
+    assert set(rows) == {*SIGNALS, "full_model"}
+    best_single = max(v for k, v in rows.items() if k != "full_model")
+    print("AUC by signal:", {k: round(v, 3) for k, v in rows.items()})
+    assert rows["full_model"] >= best_single
+
+
+def test_same_data_and_seed_give_identical_predictions(built, read_only):
+    features = _features(built.warehouse)
+    first = run(features, ModelSettings(seed=42))
+    second = run(features.sample(frac=1, random_state=1), ModelSettings(seed=42))
+    pd.testing.assert_frame_equal(first.predictions, second.predictions)
+    stored = read_only.execute(
+        "select contract_id, renewal_probability from marts.fct_renewal_predictions order by 1"
+    ).df()
+    mine = first.predictions[["contract_id", "renewal_probability"]].sort_values("contract_id")
+    assert stored["renewal_probability"].tolist() == pytest.approx(
+        mine["renewal_probability"].tolist(), abs=0
+    )
+
+
+def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
+    n_pred, n_due = read_only.execute(
+        """select
+            (select count(*) from marts.fct_renewal_predictions),
+            (select count(*) from intermediate.int_renewal_features
+             where not is_closed and is_in_horizon)"""
+    ).fetchone()
+    assert n_pred == n_due > 0
+    drivers = read_only.execute(
+        """select count(*) from marts.fct_renewal_predictions
+        where risk_band = 'high' and top_drivers like '%pts)%'"""
+    ).fetchone()[0]
+    assert drivers > 0
