@@ -1,5 +1,6 @@
 {#- Value realized per account and snapshot: the weight-averaged attainment of its measured
-    goals (abandoned goals left out), and the weight-averaged pace (progress against where the
+    goals (abandoned goals left out; the weighted sums are exact decimals, so parallel
+    aggregation cannot change their last bits between runs), and the weight-averaged pace (progress against where the
     goals should be by now), which the customer view uses. Level: unknown when no goal has a measurement (never
     scored as 0), full >= value_full_min, none < value_none_below, else partial. -#}
 with
@@ -24,7 +25,7 @@ aggregated as (
         sum(
             case
                 when attainment_status <> 'unknown' and goal_status <> 'abandoned'
-                    then goal_weight * attainment_pct
+                    then cast(goal_weight * attainment_pct as decimal(38, 12))
             end
         ) as weighted_attainment_sum,
         sum(
@@ -36,7 +37,7 @@ aggregated as (
         sum(
             case
                 when attainment_status <> 'unknown' and goal_status <> 'abandoned'
-                    then goal_weight * pace_pct
+                    then cast(goal_weight * pace_pct as decimal(38, 12))
             end
         ) as weighted_pace_sum
     from goal_snapshots
@@ -55,9 +56,12 @@ final as (
         goals_regressed,
         goals_unknown,
         active_goals_off_track,
-        cast(weighted_attainment_sum / measured_weight as {{ type_double() }})
+        cast(weighted_attainment_sum as {{ type_double() }})
+        / cast(measured_weight as {{ type_double() }})
             as weighted_attainment_pct,
-        cast(weighted_pace_sum / measured_weight as {{ type_double() }}) as weighted_pace_pct,
+        cast(weighted_pace_sum as {{ type_double() }})
+        / cast(measured_weight as {{ type_double() }})
+            as weighted_pace_pct,
         case
             when measured_weight is null or measured_weight = 0 then 'unknown'
             when weighted_attainment_sum / measured_weight >= {{ var('value_full_min') }}
