@@ -147,7 +147,7 @@ def _candidates(seed: int) -> dict[str, Pipeline]:
                 (
                     "model",
                     LogisticRegression(
-                        penalty="l1", C=0.05, solver="liblinear", max_iter=2000, random_state=seed
+                        l1_ratio=1, C=0.05, solver="liblinear", max_iter=2000, random_state=seed
                     ),
                 ),
             ]
