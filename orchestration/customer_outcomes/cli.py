@@ -14,6 +14,7 @@ from .config import Settings
 from .contract import TABLES
 from .dbt import run_dbt
 from .demo import DemoSpec, generate
+from .gx_suites import GX_DIR, build_docs, init_project, validate_marts
 from .load import landing_files, load_landing
 
 
@@ -43,13 +44,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_load(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace) -> int:
+    return cmd_load(args, dry_run=True)
+
+
+def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     settings = _settings(args)
+    verb = "validate" if dry_run else "load"
     if not settings.landing.is_dir():
-        _say(f"load FAILED: landing directory {settings.landing} does not exist")
+        _say(f"{verb} FAILED: landing directory {settings.landing} does not exist")
         return 1
-    _say(f"loading {settings.landing} into {settings.warehouse}")
-    results = load_landing(settings.warehouse, settings.landing, progress=_say)
+    if dry_run:
+        _say(f"validating {settings.landing} against the contract (nothing is loaded)")
+    else:
+        _say(f"validating and loading {settings.landing} into {settings.warehouse}")
+    results = load_landing(settings.warehouse, settings.landing, progress=_say, dry_run=dry_run)
+    if results:
+        _say(f"Great Expectations Data Docs: {build_docs()}")
     rejected = [r for r in results if r.status == "rejected"]
     loaded = sum(r.rows_loaded for r in results)
     quarantined = sum(r.rows_quarantined for r in results)
@@ -60,7 +71,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     if not results and not rejected:
         _say(f"no landing files found under {settings.landing}")
     if rejected:
-        _say("load FAILED; rejected file(s), nothing of them was loaded:")
+        _say(
+            f"{verb} FAILED; rejected file(s), nothing of them "
+            f"{'would be' if dry_run else 'was'} loaded:"
+        )
         for r in rejected:
             _say(f"  {r.message}")
         return 1
@@ -87,9 +101,72 @@ def cmd_run(args: argparse.Namespace) -> int:
     if run_dbt(settings, ["build"], as_of=args.as_of) != 0:
         _say("dbt build FAILED (see the log above)")
         return 1
-    _say("[4/4] summary")
+    _say("[4/4] mart validation (Great Expectations) and summary")
+    if not check_marts(settings):
+        return 1
     summarize(settings)
     _say(f"done in {time.perf_counter() - started:.0f}s")
+    return 0
+
+
+def check_marts(settings: Settings) -> bool:
+    """Run the mart suites; False (and the broken promises printed) when a mart breaks one."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        failures = validate_marts(con)
+    finally:
+        con.close()
+    broken = {mart: found for mart, found in failures.items() if found}
+    for mart, found in failures.items():
+        _say(f"  {mart}: {'FAILED ' + '; '.join(found) if found else 'ok'}")
+    if broken:
+        _say("mart validation FAILED: a mart breaks its promise (see above)")
+    return not broken
+
+
+def cmd_validate_marts(args: argparse.Namespace) -> int:
+    return 0 if check_marts(_settings(args)) else 1
+
+
+def cmd_gx_init(args: argparse.Namespace) -> int:
+    init_project()
+    _say(f"Great Expectations project written to {GX_DIR}")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """List quarantined rows, or export a table's to CSV to fix and drop into the landing dir."""
+    settings = _settings(args)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        if not args.export:
+            rows = con.execute(
+                """select table_name, column_name, rule, count(*) from raw._quarantine
+                where reloaded_at is null group by all order by all"""
+            ).fetchall()
+            for table, column, rule, n in rows:
+                _say(f"  {table}.{column}: {rule}: {n:,} row(s)")
+            _say(f"{sum(r[3] for r in rows):,} quarantined row(s) awaiting a fix")
+            return 0
+        table = TABLES[args.table]
+        frame = con.execute(
+            """select distinct original_row from raw._quarantine
+            where table_name = ? and reloaded_at is null""",
+            [table.name],
+        ).df()
+    finally:
+        con.close()
+    import json
+
+    import pandas as pd
+
+    rows = [json.loads(r) for r in frame["original_row"]]
+    out = pd.DataFrame(rows, columns=table.column_names)
+    out.to_csv(args.export, index=False)
+    _say(
+        f"wrote {len(out):,} quarantined {table.name} row(s) to {args.export}; fix them and put "
+        f"the file in {settings.landing / table.name}/ to load them"
+    )
     return 0
 
 
@@ -145,6 +222,27 @@ def parser() -> argparse.ArgumentParser:
     ld.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
     ld.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
     ld.set_defaults(func=cmd_load)
+
+    v = sub.add_parser(
+        "validate", help="validate landing files against the contract without loading them"
+    )
+    v.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
+    v.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    v.set_defaults(func=cmd_validate)
+
+    vm = sub.add_parser("validate-marts", help="check the built marts' promises (GX)")
+    vm.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    vm.set_defaults(func=cmd_validate_marts)
+
+    q = sub.add_parser("quarantine", help="list quarantined rows, or export them to fix")
+    q.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    q.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
+    q.add_argument("--table", choices=sorted(TABLES), help="table to export")
+    q.add_argument("--export", help="CSV file to write the table's quarantined rows to")
+    q.set_defaults(func=cmd_quarantine)
+
+    gi = sub.add_parser("gx-init", help="rewrite the Great Expectations project from code")
+    gi.set_defaults(func=cmd_gx_init)
 
     b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
     b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")

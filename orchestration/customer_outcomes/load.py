@@ -18,14 +18,18 @@ For every ``<landing>/<table>/*.csv|*.parquet`` file, in name order:
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from .contract import LINEAGE_COLUMNS, RAW_TYPES, TABLES, Column, Table
+from .gx_suites import ROW, validate_frame
 
 DATA_SUFFIXES = {".csv", ".parquet"}
 
@@ -43,7 +47,9 @@ class FileResult:
     rows_quarantined: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     message: str = ""
+    rows_in_file: int = 0
     quarantine_rules: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
 
 
 def _q(name: str) -> str:
@@ -93,37 +99,100 @@ def _parsed(col: Column, ref: str) -> str:
 
 
 def _row_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
-    """(rule, column, SQL predicate that is true when the row breaks the rule)."""
+    """The loader's own row rules, checked in SQL beside GX's suite: a value must parse as its
+    type (GX checks the text form; this also catches a 30 February), foreign keys must exist
+    in raw, and a primary key may not come back with other content."""
     rules = []
     for col in table.columns:
-        if col.name not in present:
+        if col.name not in present or col.type == "string":
             continue
         ref = f"src.{_q(col.name)}"
         text = f"nullif(trim({ref}), '')"
-        if col.required:
-            rules.append(("not_null", col.name, f"{text} is null"))
-        if col.type != "string":
-            rules.append(
-                (
-                    f"type:{col.type}",
-                    col.name,
-                    f"{text} is not null and ({_parsed(col, ref)}) is null",
-                )
+        rules.append(
+            (
+                f"type: not a valid {col.type}",
+                col.name,
+                f"{text} is not null and ({_parsed(col, ref)}) is null",
             )
-        if col.accepted:
-            values = ", ".join(f"'{v}'" for v in col.accepted)
-            rules.append(
-                ("accepted_values", col.name, f"{text} is not null and {text} not in ({values})")
+        )
+    for column, (ref_table, ref_key) in table.foreign_keys.items():
+        if column not in present:
+            continue
+        text = f"nullif(trim(src.{_q(column)}), '')"
+        rules.append(
+            (
+                f"foreign key: no {ref_table}.{ref_key}",
+                column,
+                f"{text} is not null and not exists "
+                f"(select 1 from raw.{ref_table} as parent where parent.{_q(ref_key)} = {text})",
             )
-        if col.min is not None:
-            rules.append((f"min:{col.min:g}", col.name, f"({_parsed(col, ref)}) < {col.min}"))
-        if col.max is not None:
-            rules.append((f"max:{col.max:g}", col.name, f"({_parsed(col, ref)}) > {col.max}"))
+        )
+    rules.append(
+        (
+            "primary key: same key, other content",
+            ",".join(_key_columns(table)),
+            "src.__rownum in (select __rownum from pk_conflicts)",
+        )
+    )
     return rules
+
+
+# Columns that may differ between deliveries of the same record without a conflict.
+REDELIVERY_COLUMNS = {"usage_events": {"received_at"}}
+# Tables whose records are versioned: a newer version is an update, not a conflict.
+VERSION_COLUMNS = {"customer_goals": "updated_at"}
+
+
+def _key_columns(table: Table) -> list[str]:
+    keys = list(table.primary_key)
+    if table.name in VERSION_COLUMNS:
+        keys.append(VERSION_COLUMNS[table.name])
+    return keys
+
+
+def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
+    """Temp table pk_conflicts: rows whose key comes with other content, in the file or in raw."""
+    keys = _key_columns(table)
+    content_cols = [
+        c
+        for c in table.columns
+        if c.name in present
+        and c.name not in keys
+        and c.name not in REDELIVERY_COLUMNS.get(table.name, set())
+    ]
+
+    def norm(col: Column, ref: str) -> str:
+        return f"coalesce(cast({_parsed(col, ref)} as varchar), '<null>')"
+
+    def raw_norm(col: Column) -> str:
+        return f"coalesce(cast(r.{_q(col.name)} as varchar), '<null>')"
+
+    key_src = " || '|' || ".join(norm(table.column(k), f"src.{_q(k)}") for k in keys)
+    key_raw = " || '|' || ".join(raw_norm(table.column(k)) for k in keys)
+    content_src = " || '|' || ".join([norm(c, f"src.{_q(c.name)}") for c in content_cols] or ["''"])
+    content_raw = " || '|' || ".join([raw_norm(c) for c in content_cols] or ["''"])
+    con.execute(
+        f"""create or replace temp table pk_conflicts as
+        with keyed as (
+            select __rownum, {key_src} as k, {content_src} as c from src
+        ),
+        conflicting_keys as (
+            select k from keyed group by k having count(distinct c) > 1
+        ),
+        raw_keyed as (
+            select distinct {key_raw} as k, {content_raw} as c from raw.{table.name} as r
+        )
+        select __rownum from keyed where k in (select k from conflicting_keys)
+        union
+        select keyed.__rownum from keyed
+        inner join raw_keyed on keyed.k = raw_keyed.k and keyed.c <> raw_keyed.c"""
+    )
 
 
 def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """Create temp view ``src`` with every column of the file as text; return its columns."""
+    if path.stat().st_size == 0:
+        raise LoadError("cannot be parsed: the file is empty (0 bytes)")
     lit = "'" + str(path).replace("'", "''") + "'"
     if path.suffix == ".parquet":
         reader = f"read_parquet({lit})"
@@ -144,8 +213,11 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return cols
 
 
-def load_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> FileResult:
-    """Load one landing file into ``raw.<table>`` in one transaction (see module doc)."""
+def load_file(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path, dry_run: bool = False
+) -> FileResult:
+    """Validate one landing file and load it into ``raw.<table>`` in one transaction (see the
+    module doc). With ``dry_run`` the transaction is rolled back: a validation report only."""
     result = FileResult(table.name, str(path), "loaded")
     sha = _sha256(path)
     seen = con.execute(
@@ -158,7 +230,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> FileR
     con.execute("begin transaction")
     try:
         _load_checked(con, table, path, sha, result)
-        con.execute("commit")
+        con.execute("rollback" if dry_run else "commit")
     except LoadError as exc:
         con.execute("rollback")
         result.status = "rejected"
@@ -176,6 +248,12 @@ def _load_checked(con, table: Table, path: Path, sha: str, result: FileResult) -
     if missing:
         raise LoadError(f"missing required column(s): {', '.join(missing)}")
     result.ignored_columns = [c for c in columns if c not in table.column_names]
+    rows_in_file = con.execute("select count(*) from src").fetchone()[0]
+    result.rows_in_file = rows_in_file
+    if rows_in_file == 0:
+        loaded_before = con.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
+        if not loaded_before:
+            raise LoadError("no rows, and the table has no data yet (a required table is empty)")
     # A column with values none of which parse is a wrong type for the whole column.
     for col in table.columns:
         if col.name not in present or col.type == "string":
@@ -187,26 +265,7 @@ def _load_checked(con, table: Table, path: Path, sha: str, result: FileResult) -
         if filled and not parsed:
             raise LoadError(f"column {col.name}: no value parses as {col.type} ({filled} values)")
     batch_id = uuid.uuid4().hex
-    rules = _row_rules(table, present)
-    original = "json_object(" + ", ".join(f"'{c}', src.{_q(c)}" for c in columns) + ")"
-    if rules:
-        checks = ", ".join(f"case when {pred} then '{rule}|{col}' end" for rule, col, pred in rules)
-        con.execute(
-            f"""create or replace temp table broken as
-            select __rownum, split_part(v, '|', 1) as rule, split_part(v, '|', 2) as column_name,
-                   original_row
-            from (
-                select __rownum, {original} as original_row,
-                       unnest(list_filter([{checks}], lambda x: x is not null)) as v
-                from src
-                where {" or ".join(f"coalesce({pred}, false)" for _, _, pred in rules)}
-            )"""
-        )
-    else:
-        con.execute(
-            "create or replace temp table broken (__rownum bigint, rule varchar, "
-            "column_name varchar, original_row json)"
-        )
+    _collect_violations(con, table, columns, present)
     con.execute(
         """insert into raw._quarantine
         select ?, ?, ?, rule, column_name, original_row, current_timestamp::timestamp, null
@@ -225,13 +284,16 @@ def _load_checked(con, table: Table, path: Path, sha: str, result: FileResult) -
         [str(path), batch_id],
     ).fetchone()[0]
     result.rows_loaded = inserted
-    for rule, column, n in con.execute(
-        "select rule, column_name, count(distinct __rownum) from broken group by all order by all"
+    for rule, column, n, example in con.execute(
+        """select rule, column_name, count(distinct __rownum), min(original_row::varchar)
+        from broken group by all order by all"""
     ).fetchall():
-        result.quarantine_rules[f"{column}:{rule}"] = n
+        result.quarantine_rules[f"{column}: {rule}"] = n
+        result.examples[f"{column}: {rule}"] = example
     result.rows_quarantined = con.execute("select count(distinct __rownum) from broken").fetchone()[
         0
     ]
+    _mark_reloaded(con, table, batch_id)
     con.execute(
         "insert into raw._load_log values (?, ?, ?, ?, ?, ?, ?, current_timestamp::timestamp)",
         [
@@ -243,6 +305,63 @@ def _load_checked(con, table: Table, path: Path, sha: str, result: FileResult) -
             result.rows_quarantined,
             ",".join(result.ignored_columns) or None,
         ],
+    )
+
+
+def _collect_violations(con, table: Table, columns: list[str], present: set[str]) -> None:
+    """Temp table ``broken``: one row per (row, rule) broken, from GX's suite for the table
+    and from the loader's own SQL rules, with the original row as JSON."""
+    frame = con.execute(
+        "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
+    ).df()
+    frame = frame.rename(columns={"__rownum": ROW})
+    violations = validate_frame(table, frame)
+    gx_found = pd.DataFrame(
+        [(v.row, v.rule, v.column) for v in violations],
+        columns=["__rownum", "rule", "column_name"],
+    ).astype({"__rownum": "int64", "rule": "object", "column_name": "object"})
+    con.register("gx_found", gx_found)
+    _find_pk_conflicts(con, table, present)
+    checks = ", ".join(
+        f"case when {pred} then {_lit(rule + '|' + col)} end"
+        for rule, col, pred in _row_rules(table, present)
+    )
+    original = "json_object(" + ", ".join(f"'{c}', src.{_q(c)}" for c in columns) + ")"
+    con.execute(
+        f"""create or replace temp table broken as
+        with sql_found as (
+            select __rownum, split_part(v, '|', 1) as rule, split_part(v, '|', 2) as column_name
+            from (
+                select __rownum, unnest(list_filter([{checks}], lambda x: x is not null)) as v
+                from src
+            )
+        ),
+        found as (
+            select __rownum, rule, column_name from sql_found
+            union
+            select __rownum, rule, column_name from gx_found
+        )
+        select found.__rownum, found.rule, found.column_name, {original} as original_row
+        from found
+        inner join src on found.__rownum = src.__rownum"""
+    )
+    con.unregister("gx_found")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _mark_reloaded(con, table: Table, batch_id: str) -> None:
+    """Quarantined rows whose key has now loaded (a fixed re-delivery) are marked reloaded."""
+    key = table.primary_key[0]
+    con.execute(
+        f"""update raw._quarantine set reloaded_at = current_timestamp::timestamp
+        where table_name = ? and reloaded_at is null
+          and original_row ->> '{key}' in (
+              select cast({_q(key)} as varchar) from raw.{table.name} where _batch_id = ?
+          )""",
+        [table.name, batch_id],
     )
 
 
@@ -265,9 +384,21 @@ def landing_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]:
 
 
 def load_landing(
-    warehouse: Path, landing: Path, progress: Callable[[str], None] = print
+    warehouse: Path,
+    landing: Path,
+    progress: Callable[[str], None] = print,
+    dry_run: bool = False,
 ) -> list[FileResult]:
-    """Load every new landing file; returns one result per file (see ``FileResult``)."""
+    """Load every new landing file; returns one result per file (see ``FileResult``).
+
+    ``dry_run`` validates exactly as a load would, on a scratch copy of the warehouse (so a
+    file's foreign keys see the files validated before it), and changes nothing."""
+    if dry_run:
+        with tempfile.TemporaryDirectory(prefix="outcomes-validate-") as scratch:
+            copy = Path(scratch) / "warehouse.duckdb"
+            if warehouse.exists():
+                shutil.copy(warehouse, copy)
+            return load_landing(copy, landing, progress)
     files, notes = landing_files(landing)
     for note in notes:
         progress(note)
@@ -295,8 +426,10 @@ def describe(res: FileResult) -> str:
         return f"  REJECT {res.message}"
     text = f"  load   {res.table}/{name}: {res.rows_loaded:,} rows"
     if res.rows_quarantined:
-        rules = ", ".join(f"{k} x{v}" for k, v in res.quarantine_rules.items())
+        rules = "; ".join(f"{k} x{v}" for k, v in res.quarantine_rules.items())
         text += f", {res.rows_quarantined:,} quarantined ({rules})"
     if res.ignored_columns:
         text += f"; ignored unknown column(s): {', '.join(res.ignored_columns)}"
+    for rule, example in res.examples.items():
+        text += f"\n           e.g. {rule}: {example[:160]}"
     return text

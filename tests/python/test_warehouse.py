@@ -117,3 +117,24 @@ def test_nps_categories_follow_the_definition(read_only):
         s: "detractor" if s <= 6 else "passive" if s <= 8 else "promoter" for s in range(11)
     }
     assert all(expected[s] == c for s, c in rows)
+
+
+def test_mart_validation_passes_and_catches_a_broken_promise(built, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from customer_outcomes.gx_suites import validate_marts
+
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    assert all(not found for found in validate_marts(con).values())
+    con.close()
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(built.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("update marts.fct_customer_metrics_monthly set nps = 150 where nps is not null")
+    con.execute("insert into marts.dim_accounts select * from marts.dim_accounts limit 1")
+    failures = validate_marts(con)
+    con.close()
+    assert failures["fct_customer_metrics_monthly"] == ["nps: range: -100 to 100"]
+    assert any("account_id" in f for f in failures["dim_accounts"])

@@ -1,0 +1,303 @@
+"""The bad-input catalogue: every way a landing file can be wrong, and exactly what happens.
+
+Each case starts from a warehouse already loaded with good data, drops one file into an
+otherwise empty landing directory, loads it, and checks the exact outcome (rejected with which
+message, or which rows quarantined under which rule), that the file's other rows loaded, and
+that every table other than the one loaded is untouched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_outcomes.contract import TABLES
+from customer_outcomes.demo import DemoSpec, generate
+from customer_outcomes.load import load_landing
+
+QUIET = {"progress": lambda _: None}
+NPS = "response_id,account_id,user_id,score,comment,responded_at\n"
+CSAT = "response_id,account_id,user_id,score,touchpoint,responded_at\n"
+EVENTS = "event_id,account_id,user_id,event_name,feature_key,occurred_at,received_at\n"
+CONTRACTS = "contract_id,account_id,plan,start_date,end_date,arr,seats,signed_at\n"
+ACCOUNTS = "account_id,account_name,segment,industry,region,csm_owner,created_at,updated_at\n"
+GOALS = (
+    "goal_id,account_id,title,outcome_category,kpi_name,kpi_unit,baseline_value,target_value,"
+    "baseline_date,target_date,weight,status,customer_confirmed_outcome,created_at,updated_at\n"
+)
+OK_NPS = "n_ok,acc_00001,,9,,2026-05-01T10:00:00Z\n"
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("catalogue")
+    generate(
+        DemoSpec(accounts=12, days=90, seed=11, end_date=date(2026, 5, 31)), root / "good", **QUIET
+    )
+    results = load_landing(root / "base.duckdb", root / "good", **QUIET)
+    assert {r.status for r in results} == {"loaded"}
+    return root / "base.duckdb"
+
+
+def _counts(warehouse: Path) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def _load_one(loaded, tmp_path, table: str, content: bytes | str, name: str = "bad.csv"):
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(loaded, warehouse)
+    before = _counts(warehouse)
+    folder = tmp_path / "landing" / table
+    folder.mkdir(parents=True)
+    data = content.encode() if isinstance(content, str) else content
+    (folder / name).write_bytes(data)
+    [result] = load_landing(warehouse, tmp_path / "landing", **QUIET)
+    after = _counts(warehouse)
+    others = {t: n for t, n in after.items() if t != table}
+    assert others == {t: n for t, n in before.items() if t != table}, "another table changed"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    quarantined = con.execute(
+        """select original_row ->> $key, rule, column_name from raw._quarantine
+        where source_file like '%' || $name order by 1, 2""",
+        {"key": TABLES[table].primary_key[0], "name": name},
+    ).fetchall()
+    con.close()
+    return result, after[table] - before[table], quarantined
+
+
+def _rejected(result, *words):
+    assert result.status == "rejected"
+    for word in words:
+        assert word in result.message, (word, result.message)
+
+
+def test_missing_column_rejects_the_file(loaded, tmp_path):
+    text = "response_id,account_id,user_id,comment,responded_at\nn1,acc_00001,,x,2026-05-01\n"
+    result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    _rejected(result, "nps_responses", "bad.csv", "missing required column", "score")
+    assert (added, quarantined) == (0, [])
+
+
+def test_extra_column_is_reported_and_ignored(loaded, tmp_path):
+    text = NPS.replace("\n", ",channel\n") + OK_NPS.replace("\n", ",email\n")
+    result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    assert result.status == "loaded" and result.ignored_columns == ["channel"]
+    assert (added, quarantined) == (1, [])
+
+
+def test_renamed_column_rejects_the_file(loaded, tmp_path):
+    text = NPS.replace(",score,", ",nps_score,") + OK_NPS
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", text)
+    _rejected(result, "missing required column", "score")
+    assert added == 0
+
+
+def test_non_numeric_score_is_quarantined(loaded, tmp_path):
+    text = NPS + OK_NPS + "n_bad,acc_00001,,high,,2026-05-01T10:00:00Z\n"
+    result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    assert (result.status, added) == ("loaded", 1)
+    assert quarantined == [("n_bad", "type: not a valid integer", "score")]
+
+
+def test_nps_of_11_is_quarantined(loaded, tmp_path):
+    text = NPS + OK_NPS + "n_11,acc_00001,,11,,2026-05-01T10:00:00Z\n"
+    _, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    assert added == 1 and quarantined == [("n_11", "range: 0 to 10", "score")]
+
+
+def test_csat_of_0_is_quarantined(loaded, tmp_path):
+    text = (
+        CSAT
+        + "c_ok,acc_00001,,4,support,2026-05-01T10:00:00Z\n"
+        + "c_0,acc_00001,,0,support,2026-05-01T10:00:00Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "csat_responses", text)
+    assert added == 1 and quarantined == [("c_0", "range: 1 to 5", "score")]
+
+
+def test_unknown_segment_is_quarantined(loaded, tmp_path):
+    text = ACCOUNTS + (
+        "acc_00001,Acme,smb,,,,2024-01-01T00:00:00Z,2026-05-30T00:00:00Z\n"
+        "acc_00002,Birch,startup,,,,2024-01-01T00:00:00Z,2026-05-30T00:00:00Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "accounts", text)
+    assert added == 1 and quarantined == [("acc_00002", "accepted values", "segment")]
+
+
+def test_orphan_account_id_is_quarantined(loaded, tmp_path):
+    text = NPS + OK_NPS + "n_orphan,acc_99999,,8,,2026-05-01T10:00:00Z\n"
+    _, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    assert added == 1
+    assert quarantined == [("n_orphan", "foreign key: no accounts.account_id", "account_id")]
+
+
+def test_duplicate_event_delivery_loads_and_is_not_quarantined(loaded, tmp_path):
+    con = duckdb.connect(str(loaded), read_only=True)
+    user = con.execute(
+        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
+    ).fetchone()[0]
+    con.close()
+    row = f"e_dup,acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
+    again = row.replace("10:00:05Z", "10:30:00Z")  # redelivered half an hour later
+    _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", EVENTS + row + again)
+    assert (added, quarantined) == (2, [])  # raw keeps both deliveries; staging keeps one
+
+
+def test_same_key_with_other_content_is_quarantined(loaded, tmp_path):
+    con = duckdb.connect(str(loaded), read_only=True)
+    rid, account, score, at = con.execute(
+        "select response_id, account_id, score, responded_at from raw.nps_responses limit 1"
+    ).fetchone()
+    con.close()
+    changed = f"{rid},{account},,{(score + 1) % 11},,{at:%Y-%m-%dT%H:%M:%SZ}\n"
+    _, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", NPS + OK_NPS + changed)
+    assert added == 1
+    assert quarantined == [(rid, "primary key: same key, other content", "response_id")]
+
+
+def test_end_before_start_is_quarantined(loaded, tmp_path):
+    text = CONTRACTS + (
+        "x_ok,acc_00001,team,2026-01-01,2026-12-31,1000,5,2025-12-20T10:00:00Z\n"
+        "x_bad,acc_00001,team,2026-01-01,2025-12-31,1000,5,2025-12-20T10:00:00Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "contracts", text)
+    assert added == 1 and quarantined == [("x_bad", "end_date >= start_date", "end_date")]
+
+
+def test_event_from_the_future_is_quarantined(loaded, tmp_path):
+    con = duckdb.connect(str(loaded), read_only=True)
+    user = con.execute(
+        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
+    ).fetchone()[0]
+    con.close()
+    text = EVENTS + (
+        f"e_ok,acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
+        f"e_future,acc_00001,{user},session_start,,2026-06-03T10:00:00Z,2026-05-30T10:00:05Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", text)
+    assert added == 1
+    assert quarantined == [
+        ("e_future", "occurred_at at most 1 day after received_at", "occurred_at")
+    ]
+
+
+def test_feature_event_without_feature_is_quarantined(loaded, tmp_path):
+    con = duckdb.connect(str(loaded), read_only=True)
+    user = con.execute(
+        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
+    ).fetchone()[0]
+    con.close()
+    text = (
+        EVENTS + f"e_nf,acc_00001,{user},feature_used,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", text)
+    assert added == 0
+    assert quarantined == [("e_nf", "not null when event_name = feature_used", "feature_key")]
+
+
+def test_goal_target_equal_to_baseline_and_impossible_date_are_quarantined(loaded, tmp_path):
+    text = GOALS + (
+        "g_eq,acc_00001,t,other,k,u,10,10,2026-01-01,2026-06-01,1,active,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+        "g_feb,acc_00001,t,other,k,u,10,20,2026-02-30,2026-06-01,1,active,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+        "g_ok,acc_00001,t,other,k,u,10,20,2026-01-01,2026-06-01,1,active,,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+    )
+    _, added, quarantined = _load_one(loaded, tmp_path, "customer_goals", text)
+    assert added == 1
+    assert quarantined == [
+        ("g_eq", "target_value <> baseline_value", "target_value"),
+        ("g_feb", "type: not a valid date", "baseline_date"),
+    ]
+
+
+def test_empty_file_is_rejected(loaded, tmp_path):
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", "\n\n")
+    _rejected(result, "nps_responses", "bad.csv")
+    assert added == 0
+
+
+def test_zero_byte_file_is_rejected(loaded, tmp_path):
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", b"")
+    _rejected(result, "nps_responses", "cannot be parsed")
+    assert added == 0
+
+
+def test_non_utf8_file_is_rejected(loaded, tmp_path):
+    text = (NPS + "n_latin,acc_00001,,9,tr\u00e8s bien,2026-05-01T10:00:00Z\n").encode("latin-1")
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", text)
+    _rejected(result, "nps_responses", "cannot be parsed")
+    assert added == 0
+
+
+def test_header_only_file_loads_nothing_once_the_table_has_data(loaded, tmp_path):
+    result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", NPS)
+    assert (result.status, added, quarantined) == ("loaded", 0, [])
+
+
+def test_header_only_file_is_rejected_on_first_load(tmp_path):
+    folder = tmp_path / "landing" / "features"
+    folder.mkdir(parents=True)
+    (folder / "features.csv").write_text("feature_key,feature_name,module,is_core,released_on\n")
+    [result] = load_landing(tmp_path / "wh.duckdb", tmp_path / "landing", **QUIET)
+    _rejected(result, "features", "no rows", "no data yet")
+
+
+def test_every_row_is_either_loaded_or_quarantined(loaded, tmp_path):
+    """Row conservation: loaded + quarantined = rows in the file, for every file."""
+    text = (
+        NPS
+        + OK_NPS
+        + "n_11,acc_00001,,11,,2026-05-01T10:00:00Z\n"
+        + "n_x,acc_00001,,x,,2026-05-01T10:00:00Z\n"
+        + "n_orphan,acc_99999,,8,,yesterday\n"
+    )
+    result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
+    assert result.rows_in_file == 4
+    assert result.rows_loaded + result.rows_quarantined == result.rows_in_file
+    assert added == result.rows_loaded == 1
+    assert len({q[0] for q in quarantined}) == result.rows_quarantined == 3
+
+
+def test_quarantined_rows_reload_after_a_fix(loaded, tmp_path):
+    text = NPS + "n_fix,acc_00001,,11,,2026-05-01T10:00:00Z\n"
+    _load_one(loaded, tmp_path, "nps_responses", text)
+    warehouse = tmp_path / "wh.duckdb"
+    fixed = tmp_path / "landing" / "nps_responses" / "fixed.csv"
+    fixed.write_text(NPS + "n_fix,acc_00001,,10,,2026-05-01T10:00:00Z\n")
+    results = load_landing(warehouse, tmp_path / "landing", **QUIET)
+    assert [r.rows_loaded for r in results if r.file.endswith("fixed.csv")] == [1]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    waiting = con.execute(
+        "select count(*) from raw._quarantine where original_row ->> 'response_id' = 'n_fix' "
+        "and reloaded_at is null"
+    ).fetchone()[0]
+    con.close()
+    assert waiting == 0
+
+
+def test_the_committed_gx_project_matches_the_code():
+    """great_expectations/ holds the suites the code builds (run `outcomes gx-init` if not)."""
+    from customer_outcomes.gx_suites import MART_RULES, context, mart_expectations, raw_expectations
+
+    ctx = context()
+
+    def shape(expectations):
+        return sorted((e.type, repr(sorted(e.kwargs.items()))) for e in expectations)
+
+    for name, table in TABLES.items():
+        suite = ctx.suites.get(f"raw_{name}")
+        assert shape(suite.expectation_configurations) == shape(
+            [e.configuration for e in raw_expectations(table)]
+        ), name
+    for mart in MART_RULES:
+        suite = ctx.suites.get(f"mart_{mart}")
+        assert shape(suite.expectation_configurations) == shape(
+            [e.configuration for e in mart_expectations(mart)]
+        ), mart
