@@ -200,13 +200,7 @@ tenure as (
 ),
 
 weights_pivoted as (
-    select
-        sum(case when component = 'breadth' then weight else 0 end) as w_breadth,
-        sum(case when component = 'depth' then weight else 0 end) as w_depth,
-        sum(case when component = 'frequency' then weight else 0 end) as w_frequency,
-        sum(case when component = 'trend' then weight else 0 end) as w_trend,
-        sum(case when component = 'sentiment' then weight else 0 end) as w_sentiment
-    from health_weights
+    {{ health_weights_pivoted('health_weights') }}
 ),
 
 joined as (
@@ -277,41 +271,16 @@ joined as (
 components as (
     select
         *,
-        case
-            when core_features_available > 0
-                then 100.0 * core_features_28d / core_features_available
-        end as breadth_score,
-        case
-            when seats > 0 then 100.0 * least(1.0, 1.0 * active_users_7d / seats)
-        end as depth_score,
-        case
-            when active_users_7d = 0 then 0.0
-            else 100.0 * least(
-                1.0, 1.0 * user_days_7d / active_users_7d / {{ var('frequency_target_days') }}
-            )
-        end as frequency_score,
-        case
-            when tenure_days < 56 then null
-            when user_days_prior_28d = 0 and user_days_28d > 0 then 100.0
-            when user_days_prior_28d = 0 then 0.0
-            else 100.0 * least(1.0, 1.0 * user_days_28d / user_days_prior_28d)
-        end as trend_score,
-        case
-            when nps_score is not null and csat_pct is not null
-                then ((nps_score + 100) / 2 + csat_pct) / 2
-            when nps_score is not null then (nps_score + 100) / 2
-            else csat_pct
-        end as sentiment_score
+        {{ breadth_score('core_features_28d', 'core_features_available') }} as breadth_score,
+        {{ depth_score('active_users_7d', 'seats') }} as depth_score,
+        {{ frequency_score('user_days_7d', 'active_users_7d') }} as frequency_score,
+        {{ trend_score('user_days_28d', 'user_days_prior_28d', 'tenure_days < 56') }}
+            as trend_score,
+        {{ sentiment_score('nps_score', 'csat_pct') }} as sentiment_score
     from joined
 ),
 
-{%- set health_components = [
-    ['components.breadth_score', 'weights_pivoted.w_breadth'],
-    ['components.depth_score', 'weights_pivoted.w_depth'],
-    ['components.frequency_score', 'weights_pivoted.w_frequency'],
-    ['components.trend_score', 'weights_pivoted.w_trend'],
-    ['components.sentiment_score', 'weights_pivoted.w_sentiment'],
-] %}
+{%- set health_components = health_score_pairs() %}
 
 scored as (
     select
@@ -328,12 +297,7 @@ final as (
         renewal_date <= cast(
             {{ dbt.dateadd('day', var('renewal_horizon_days'), as_of_date()) }} as date
         ) as is_in_horizon,
-        case
-            when health_score is null then null
-            when health_score >= {{ var('health_green_min') }} then 'green'
-            when health_score < {{ var('health_red_below') }} then 'red'
-            else 'yellow'
-        end as health_band,
+        {{ health_band('health_score') }} as health_band,
         case when seats > 0 then 1.0 * user_days_28d / seats end as user_days_per_seat_28d,
         case when seats > 0 then 1.0 * active_users_7d / seats end as seat_utilization,
         case

@@ -140,50 +140,27 @@ components as (
         usage_windows.user_active_days,
         core_available.core_features_available,
         coalesce(core_used.core_features_used, 0) as core_features_used,
-        case
-            when core_available.core_features_available > 0
-                then
-                    100.0 * coalesce(core_used.core_features_used, 0)
-                    / core_available.core_features_available
-        end as breadth_score,
-        case
-            when usage_windows.seats > 0
-                then
-                    100.0
-                    * least(1.0, 1.0 * usage_windows.weekly_active_users / usage_windows.seats)
-        end as depth_score,
-        case
-            when usage_windows.weekly_active_users = 0 then 0.0
-            else 100.0 * least(
-                1.0,
-                1.0 * usage_windows.user_active_days / usage_windows.weekly_active_users
-                / {{ var('frequency_target_days') }}
-            )
-        end as frequency_score,
-        case
-            when usage_windows.week_number < 8 then null
-            when usage_windows.user_days_prior_4w = 0 and usage_windows.user_days_last_4w > 0
-                then 100.0
-            when usage_windows.user_days_prior_4w = 0 then 0.0
-            else 100.0 * least(
-                1.0, 1.0 * usage_windows.user_days_last_4w / usage_windows.user_days_prior_4w
-            )
-        end as trend_score,
+        {{ breadth_score(
+            'coalesce(core_used.core_features_used, 0)', 'core_available.core_features_available'
+        ) }} as breadth_score,
+        {{ depth_score('usage_windows.weekly_active_users', 'usage_windows.seats') }}
+            as depth_score,
+        {{ frequency_score('usage_windows.user_active_days', 'usage_windows.weekly_active_users') }}
+            as frequency_score,
+        {{ trend_score(
+            'usage_windows.user_days_last_4w',
+            'usage_windows.user_days_prior_4w',
+            'usage_windows.week_number < 8'
+        ) }} as trend_score,
         case
             when sentiment.nps_responses > 0
                 then
-                    (
-                        100.0
-                        * (sentiment.promoters - sentiment.detractors)
-                        / sentiment.nps_responses
-                        + 100
-                    )
-                    / 2
-        end as nps_sentiment,
+                    100.0 * (sentiment.promoters - sentiment.detractors) / sentiment.nps_responses
+        end as nps_score,
         case
             when sentiment.csat_responses > 0
                 then 100.0 * sentiment.csat_satisfied / sentiment.csat_responses
-        end as csat_sentiment
+        end as csat_pct
     from usage_windows
     left join core_used
         on
@@ -203,11 +180,7 @@ components as (
 final as (
     select
         *,
-        case
-            when nps_sentiment is not null and csat_sentiment is not null
-                then (nps_sentiment + csat_sentiment) / 2
-            else coalesce(nps_sentiment, csat_sentiment)
-        end as sentiment_score
+        {{ sentiment_score('nps_score', 'csat_pct') }} as sentiment_score
     from components
 )
 

@@ -12,22 +12,10 @@ weights as (
 ),
 
 weights_pivoted as (
-    select
-        sum(case when component = 'breadth' then weight else 0 end) as w_breadth,
-        sum(case when component = 'depth' then weight else 0 end) as w_depth,
-        sum(case when component = 'frequency' then weight else 0 end) as w_frequency,
-        sum(case when component = 'trend' then weight else 0 end) as w_trend,
-        sum(case when component = 'sentiment' then weight else 0 end) as w_sentiment
-    from weights
+    {{ health_weights_pivoted('weights') }}
 ),
 
-{%- set components = [
-    ['components.breadth_score', 'weights_pivoted.w_breadth'],
-    ['components.depth_score', 'weights_pivoted.w_depth'],
-    ['components.frequency_score', 'weights_pivoted.w_frequency'],
-    ['components.trend_score', 'weights_pivoted.w_trend'],
-    ['components.sentiment_score', 'weights_pivoted.w_sentiment'],
-] %}
+{%- set components = health_score_pairs() %}
 
 scored as (
     select
@@ -50,12 +38,7 @@ final as (
         cast(sentiment_score as {{ type_double() }}) as sentiment_score,
         cast(weight_present as {{ type_double() }}) as weight_present,
         cast(health_score as {{ type_double() }}) as health_score,
-        case
-            when health_score is null then null
-            when health_score >= {{ var('health_green_min') }} then 'green'
-            when health_score < {{ var('health_red_below') }} then 'red'
-            else 'yellow'
-        end as health_band,
+        {{ health_band('health_score') }} as health_band,
         cast(
             health_score - lag(health_score) over (partition by account_id order by week_start)
             as {{ type_double() }}
