@@ -194,8 +194,60 @@ def summarize(settings: Settings) -> None:
             "select count(*) from raw._quarantine where reloaded_at is null"
         ).fetchone()[0]
         _say(f"  quarantined rows awaiting a fix: {q:,} (raw._quarantine)")
+        _summarize_marts(con)
     finally:
         con.close()
+
+
+def _summarize_marts(con) -> None:
+    month = con.execute(
+        """select month_start, grr, nrr, grr_ttm, nrr_ttm, ending_arr, accounts_at_end
+        from marts.fct_customer_metrics_monthly
+        where segment = 'all' and is_complete_month order by month_start desc limit 1"""
+    ).fetchone()
+    if month:
+        _say(
+            f"latest complete month {month[0]:%Y-%m}: ARR {month[5]:,.0f} "
+            f"from {month[6]} accounts; "
+            f"GRR {month[1]:.1%}, NRR {month[2]:.1%} (trailing 12 months: GRR {month[3]:.1%}, "
+            f"NRR {month[4]:.1%})"
+        )
+    survey = con.execute(
+        """select month_start, nps, nps_responses from marts.fct_customer_metrics_monthly
+        where segment = 'all' and nps_responses > 0 order by month_start desc limit 1"""
+    ).fetchone()
+    if survey:
+        _say(f"latest NPS {survey[1]:+.0f} ({survey[2]} responses, {survey[0]:%Y-%m})")
+    gaps = con.execute(
+        "select gap_type, count(*), sum(arr) from marts.fct_success_gaps group by 1 order by 2 desc"
+    ).fetchall()
+    _say("success gaps: " + ", ".join(f"{g} {n} (ARR {a:,.0f})" for g, n, a in gaps))
+    for row in con.execute(
+        """select account_name, arr, vendor_view_score, customer_view_score, days_to_renewal
+        from marts.fct_success_gaps where gap_type = 'usage_trap'
+        order by arr desc limit 5"""
+    ).fetchall():
+        _say(
+            f"  usage trap: {row[0]}: ARR {row[1]:,.0f}, health {row[2]:.0f} vs customer view "
+            f"{row[3]:.0f}, renewal in {row[4] if row[4] is not None else '-'} days"
+        )
+    if con.execute(
+        """select count(*) from information_schema.tables
+        where table_name = 'fct_renewal_predictions'"""
+    ).fetchone()[0]:
+        for row in con.execute(
+            """select a.account_name, p.renewal_date, p.renewal_probability, p.arr_at_risk,
+                      p.top_drivers
+            from marts.fct_renewal_predictions as p
+            inner join marts.dim_accounts as a on p.account_id = a.account_id
+            order by p.arr_at_risk desc limit 5"""
+        ).fetchall():
+            _say(
+                f"  renewal risk: {row[0]} on {row[1]:%Y-%m-%d}: p(renew) {row[2]:.0%}, "
+                f"ARR at risk {row[3]:,.0f}; {row[4]}"
+            )
+    queue = con.execute("select count(*) from marts.fct_intervention_queue").fetchone()[0]
+    _say(f"intervention queue: {queue} open trigger(s) in marts.fct_intervention_queue")
 
 
 def _add_demo_args(p: argparse.ArgumentParser) -> None:
