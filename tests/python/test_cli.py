@@ -48,3 +48,13 @@ def test_generate_writes_to_out(tmp_path):
     )
     assert code == 0
     assert (tmp_path / "l" / "usage_events").is_dir()
+
+
+def test_run_summary_reports_the_marts(built, capsys):
+    from customer_outcomes.cli import check_marts, summarize
+
+    assert check_marts(built)
+    summarize(built)
+    out = capsys.readouterr().out
+    assert "GRR" in out and "NRR" in out and "latest NPS" in out
+    assert "success gaps:" in out and "usage trap:" in out and "renewal risk:" in out
