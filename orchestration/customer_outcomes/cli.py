@@ -16,6 +16,7 @@ from .dbt import run_dbt
 from .demo import DemoSpec, generate
 from .gx_suites import GX_DIR, build_docs, init_project, validate_marts
 from .load import landing_files, load_landing
+from .publish import connect_when_free, publish
 
 
 def _say(msg: str) -> None:
@@ -27,7 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         landing=Path(getattr(args, "landing", None) or base.landing),
         warehouse=Path(getattr(args, "warehouse", None) or base.warehouse),
-        serve=base.serve,
+        serve=Path(getattr(args, "serve", None) or base.serve),
     )
 
 
@@ -111,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def check_marts(settings: Settings) -> bool:
     """Run the mart suites; False (and the broken promises printed) when a mart breaks one."""
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = connect_when_free(settings.warehouse)
     try:
         failures = validate_marts(con)
     finally:
@@ -122,6 +123,20 @@ def check_marts(settings: Settings) -> bool:
     if broken:
         _say("mart validation FAILED: a mart breaks its promise (see above)")
     return not broken
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Check the marts' promises, then publish them to the serve database."""
+    settings = _settings(args)
+    if not check_marts(settings):
+        _say(f"nothing published; {settings.serve} is unchanged")
+        return 1
+    result = publish(
+        settings.warehouse, settings.serve, Path(args.parquet) if args.parquet else None
+    )
+    _say(f"published {len(result.tables)} marts to {result.serve}")
+    _say(f"content hash {result.content_hash[:16]}")
+    return 0
 
 
 def cmd_validate_marts(args: argparse.Namespace) -> int:
@@ -292,6 +307,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--table", choices=sorted(TABLES), help="table to export")
     q.add_argument("--export", help="CSV file to write the table's quarantined rows to")
     q.set_defaults(func=cmd_quarantine)
+
+    pb = sub.add_parser("publish", help="check the marts, then publish them for BI tools")
+    pb.add_argument("--warehouse", help="build DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    pb.add_argument("--parquet", help="also export every mart as Parquet into this folder")
+    pb.set_defaults(func=cmd_publish)
 
     gi = sub.add_parser("gx-init", help="rewrite the Great Expectations project from code")
     gi.set_defaults(func=cmd_gx_init)

@@ -1,0 +1,21 @@
+"""Dagster: one ``Definitions`` for ingest, contract checks, dbt, the renewal model and publish.
+
+``dagster dev -m customer_outcomes.defs`` (``make dev``) serves it; ``outcomes run`` executes
+the same ``refresh`` job in-process.
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from .assets import dbt_models, landing_tables, serve_database
+from .automation import full_refresh_job, landing_sensor, nightly, refresh_job, weekly
+from .resources import resources
+
+defs = Definitions(
+    assets=[landing_tables, dbt_models, serve_database],
+    jobs=[refresh_job, full_refresh_job],
+    schedules=[nightly, weekly],
+    sensors=[landing_sensor],
+    resources=resources(),
+)

@@ -1,0 +1,153 @@
+"""Assets: landing tables (ingest + contract checks), the dbt project, the serve database."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import duckdb
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Backoff,
+    Config,
+    MaterializeResult,
+    RetryPolicy,
+    asset,
+    multi_asset,
+)
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from ..contract import TABLES
+from ..load import describe, load_landing
+from .resources import OutcomesSettings, manifest_path
+
+RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
+
+
+def landing_key(table: str) -> AssetKey:
+    """The key dbt gives the table's source, so lineage runs from ingest into dbt."""
+    return AssetKey([TABLES[table].system, table])
+
+
+@multi_asset(
+    name="landing_tables",
+    specs=[
+        AssetSpec(landing_key(t), group_name="ingest", description=TABLES[t].description)
+        for t in TABLES
+    ],
+    check_specs=[
+        AssetCheckSpec(
+            "raw_contract",
+            asset=landing_key(t),
+            blocking=True,
+            description="Great Expectations suite of the raw contract: no landing file rejected.",
+        )
+        for t in TABLES
+    ],
+    retry_policy=RETRY,
+)
+def landing_tables(context: AssetExecutionContext, outcomes: OutcomesSettings) -> Iterator:
+    """Validate every new landing file against the contract and load it into raw."""
+    settings = outcomes.settings()
+    results = load_landing(settings.warehouse, settings.landing, progress=context.log.info)
+    for table in TABLES:
+        mine = [r for r in results if r.table == table]
+        rejected = [r.message for r in mine if r.status == "rejected"]
+        yield MaterializeResult(
+            asset_key=landing_key(table),
+            metadata={
+                "files_loaded": sum(r.status == "loaded" for r in mine),
+                "rows_loaded": sum(r.rows_loaded for r in mine),
+                "rows_quarantined": sum(r.rows_quarantined for r in mine),
+            },
+        )
+        yield AssetCheckResult(
+            asset_key=landing_key(table),
+            check_name="raw_contract",
+            passed=not rejected,
+            metadata={
+                "rejected_files": "\n".join(rejected) or "none",
+                "report": "\n".join(describe(r) for r in mine) or "no new files",
+            },
+        )
+
+
+class DbtTranslator(DagsterDbtTranslator):
+    """dbt models grouped by their folder: staging, intermediate, marts."""
+
+    def get_group_name(self, dbt_resource_props) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+class DbtBuildConfig(Config):
+    full_refresh: bool = False
+
+
+@dbt_assets(manifest=manifest_path(), dagster_dbt_translator=DbtTranslator())
+def dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    outcomes: OutcomesSettings,
+    config: DbtBuildConfig,
+):
+    """`dbt build`: every model, test (as asset checks), unit test and the renewal model."""
+    settings = outcomes.settings()
+    os.environ["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
+    args = ["build"]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    if outcomes.as_of:
+        args += ["--vars", json.dumps({"as_of_date": outcomes.as_of})]
+    yield from dbt.cli(args, context=context).stream()
+
+
+def _mart_keys() -> list[AssetKey]:
+    """The dbt marts (the models of the marts folder), whose build publish waits for."""
+    return sorted(spec.key for spec in dbt_models.specs if spec.group_name == "marts")
+
+
+@asset(
+    name="serve_database",
+    group_name="publish",
+    deps=_mart_keys(),
+    retry_policy=RETRY,
+    description="The marts, audited, in the serve database BI tools read (write-audit-publish).",
+)
+def serve_database(context: AssetExecutionContext, outcomes: OutcomesSettings) -> MaterializeResult:
+    """Check the marts' promises (GX), then publish them; a failure publishes nothing.
+
+    Runs `outcomes publish` in its own process, so no DuckDB handle this process may hold
+    (dbt's adapter keeps one) can show it a stale build database."""
+    settings = outcomes.settings()
+    env = dict(
+        os.environ,
+        OUTCOMES_WAREHOUSE=str(settings.warehouse.resolve()),
+        OUTCOMES_SERVE=str(settings.serve.resolve()),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "customer_outcomes.cli", "publish"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        context.log.info(line)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"publish failed, the serve database is unchanged:\n{proc.stdout}{proc.stderr}"
+        )
+    con = duckdb.connect(str(settings.serve), read_only=True)
+    try:
+        content_hash = con.execute("select content_hash from marts._published").fetchone()[0]
+    finally:
+        con.close()
+    return MaterializeResult(
+        metadata={"serve_file": str(settings.serve), "content_hash": content_hash}
+    )

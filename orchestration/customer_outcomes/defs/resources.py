@@ -1,0 +1,68 @@
+"""Resources and the dbt project, located by the same environment variables as the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource, DbtProject
+
+from ..config import PROJECT_DIR, Settings
+from ..dbt import dbt_executable
+
+DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+
+
+def manifest_path() -> Path:
+    """The dbt manifest, parsed when missing (prepare_if_dev only acts under `dagster dev`)."""
+    manifest = DBT_PROJECT.manifest_path
+    if not manifest.exists():
+        env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+        subprocess.run(
+            [
+                dbt_executable(),
+                "parse",
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(PROJECT_DIR),
+                "--quiet",
+            ],
+            check=True,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=sys.stderr,
+        )
+    return manifest
+
+
+class OutcomesSettings(ConfigurableResource):
+    """Where the landing files, the build database and the serve database are."""
+
+    landing: str = ""
+    warehouse: str = ""
+    serve: str = ""
+    as_of: str = ""
+
+    def settings(self) -> Settings:
+        base = Settings.from_env()
+        return Settings(
+            landing=Path(self.landing or base.landing),
+            warehouse=Path(self.warehouse or base.warehouse),
+            serve=Path(self.serve or base.serve),
+        )
+
+
+def resources(**overrides) -> dict:
+    settings = OutcomesSettings(**overrides)
+    s = settings.settings()
+    os.environ["OUTCOMES_WAREHOUSE"] = str(s.warehouse.resolve())
+    return {
+        "outcomes": settings,
+        "dbt": DbtCliResource(
+            project_dir=DBT_PROJECT, profiles_dir=str(PROJECT_DIR), dbt_executable=dbt_executable()
+        ),
+    }

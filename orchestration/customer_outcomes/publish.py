@@ -1,0 +1,117 @@
+"""Write-audit-publish: copy the audited marts from the build database to the serve database.
+
+The marts (never raw, staging or intermediate) are written to a new DuckDB file next to the
+serve file, which then atomically replaces it (``os.replace``). A BI tool holding the old serve
+file open read-only keeps reading the old data until it reconnects and never blocks the run; a
+failed or killed publish leaves the previous serve file as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SERVE_SCHEMA = "marts"
+
+
+@dataclass
+class PublishResult:
+    serve: Path
+    tables: dict[str, int]
+    content_hash: str
+
+
+def connect_when_free(path: Path, read_only: bool = True, wait_seconds: float = 120):
+    """Open a DuckDB file, waiting while another process (a finishing dbt run) holds its lock."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _wait_for_lock(path: Path) -> None:
+    connect_when_free(path).close()
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def publish(warehouse: Path, serve: Path, parquet_dir: Path | None = None) -> PublishResult:
+    serve.parent.mkdir(parents=True, exist_ok=True)
+    _wait_for_lock(warehouse)
+    scratch = serve.with_name(f".{serve.name}.{uuid.uuid4().hex}.tmp")
+    tables: dict[str, int] = {}
+    try:
+        con = duckdb.connect(str(scratch))
+        try:
+            con.execute(f"attach {_lit(warehouse)} as build (read_only)")
+            names = [
+                r[0]
+                for r in con.execute(
+                    """select table_name from duckdb_tables()
+                    where database_name = 'build' and schema_name = 'marts' order by 1"""
+                ).fetchall()
+            ]
+            if not names:
+                raise RuntimeError(f"no marts to publish in {warehouse}")
+            con.execute(f"create schema {SERVE_SCHEMA}")
+            for name in names:
+                con.execute(
+                    f"create table {SERVE_SCHEMA}.{name} as select * from build.marts.{name}"
+                )
+                tables[name] = con.execute(
+                    f"select count(*) from {SERVE_SCHEMA}.{name}"
+                ).fetchone()[0]
+            content_hash = marts_hash(con)
+            con.execute(
+                f"""create table {SERVE_SCHEMA}._published as
+                select current_timestamp::timestamp as published_at, ? as content_hash""",
+                [content_hash],
+            )
+            if parquet_dir is not None:
+                parquet_dir.mkdir(parents=True, exist_ok=True)
+                for name in names:
+                    con.execute(
+                        f"copy {SERVE_SCHEMA}.{name} to {_lit(parquet_dir / f'{name}.parquet')} "
+                        "(format parquet)"
+                    )
+            con.execute("detach build")
+        finally:
+            con.close()
+        os.replace(scratch, serve)
+    finally:
+        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+    return PublishResult(serve, tables, content_hash)
+
+
+def marts_hash(con: duckdb.DuckDBPyConnection, schema: str = SERVE_SCHEMA) -> str:
+    """A hash of every mart's content (rows in a canonical order), to compare publications."""
+    digest = hashlib.sha256()
+    names = [
+        r[0]
+        for r in con.execute(
+            f"""select table_name from duckdb_tables()
+            where schema_name = '{schema}' and table_name not like '\\_%' escape '\\'
+            order by 1"""
+        ).fetchall()
+    ]
+    for name in names:
+        rows = con.execute(
+            f"select md5(string_agg(r, '\\n' order by r)) from "
+            f"(select cast(t as varchar) as r from {schema}.{name} as t)"
+        ).fetchone()[0]
+        digest.update(f"{name}:{rows}".encode())
+    return digest.hexdigest()
