@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help venv run test lint format build generate load clean
+.PHONY: help venv run test lint format build generate load clean dev
 
 help:
 	@echo "make run     - end to end on DuckDB: demo data, load, dbt build, summary"
 	@echo "make test    - lint (ruff, sqlfluff) and every test (pytest, which runs dbt build)"
 	@echo "make lint    - ruff and sqlfluff only"
 	@echo "make format  - ruff format + sqlfluff fix"
+	@echo "make dev     - Dagster UI on http://127.0.0.1:3000 (jobs, schedules, sensor, checks)"
 	@echo "make clean   - remove generated data, dbt target/ and logs/"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -46,5 +47,10 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+dev: $(STAMP)
+	mkdir -p .dagster && cp orchestration/dagster_home/dagster.yaml .dagster/dagster.yaml
+	@echo "Dagster UI: http://127.0.0.1:3000"
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m customer_outcomes.defs -h 127.0.0.1 -p 3000
+
 clean:
-	rm -rf data target logs
+	rm -rf data target logs .dagster

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -87,27 +88,62 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """The Dagster `refresh` job in-process: load, dbt build, check and publish; a summary."""
     settings = _settings(args)
     started = time.perf_counter()
     files, _ = landing_files(settings.landing)
     if files:
-        _say(f"[1/4] using the landing data in {settings.landing}")
+        _say(f"[1/3] using the landing data in {settings.landing}")
     else:
-        _say(f"[1/4] no landing data in {settings.landing}: generating the demo data set")
+        _say(f"[1/3] no landing data in {settings.landing}: generating the demo data set")
         generate(_demo_spec(args), settings.landing, progress=_say)
-    _say("[2/4] loading landing files")
-    if cmd_load(args) != 0:
+    _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
+    if not run_refresh_job(settings, args.as_of):
+        _say(f"run FAILED (see above); the serve database {settings.serve} is unchanged")
         return 1
-    _say("[3/4] dbt build")
-    if run_dbt(settings, ["build"], as_of=args.as_of) != 0:
-        _say("dbt build FAILED (see the log above)")
-        return 1
-    _say("[4/4] mart validation (Great Expectations) and summary")
-    if not check_marts(settings):
-        return 1
+    _say("[3/3] summary")
     summarize(settings)
+    _say(f"serve database for BI tools (open it read-only): {settings.serve}")
+    _say("Dagster UI with schedules, sensor and run history: make dev (http://127.0.0.1:3000)")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
+
+
+def run_refresh_job(settings: Settings, as_of: str | None) -> bool:
+    from dagster import AssetCheckSeverity, DagsterInstance
+
+    from .defs import build_definitions
+
+    defs = build_definitions(
+        landing=str(settings.landing),
+        warehouse=str(settings.warehouse),
+        serve=str(settings.serve),
+        as_of=as_of or "",
+    )
+    job = defs.resolve_job_def("refresh")
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = job.execute_in_process(
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    failed_checks = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity == AssetCheckSeverity.ERROR
+    ]
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            _say(f"step failed: {event.step_key}: {event.message}")
+    for check in failed_checks:
+        rejected = check.metadata.get("rejected_files")
+        _say(
+            f"blocking check failed: {check.asset_key.to_user_string()} {check.check_name}: "
+            f"{rejected.value if rejected else ''}"
+        )
+    return result.success and not failed_checks
 
 
 def check_marts(settings: Settings) -> bool:
@@ -327,7 +363,8 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_demo_args(r)
     r.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
-    r.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    r.add_argument("--warehouse", help="build DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
     r.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
     r.set_defaults(func=cmd_run)
     return root

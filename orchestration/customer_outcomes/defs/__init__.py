@@ -4,18 +4,22 @@
 the same ``refresh`` job in-process.
 """
 
-from __future__ import annotations
-
 from dagster import Definitions
 
 from .assets import dbt_models, landing_tables, serve_database
 from .automation import full_refresh_job, landing_sensor, nightly, refresh_job, weekly
 from .resources import resources
 
-defs = Definitions(
-    assets=[landing_tables, dbt_models, serve_database],
-    jobs=[refresh_job, full_refresh_job],
-    schedules=[nightly, weekly],
-    sensors=[landing_sensor],
-    resources=resources(),
-)
+
+def build_definitions(**settings) -> Definitions:
+    """The project's Definitions; ``settings`` override the locations and as_of date."""
+    return Definitions(
+        assets=[landing_tables, dbt_models, serve_database],
+        jobs=[refresh_job, full_refresh_job],
+        schedules=[nightly, weekly],
+        sensors=[landing_sensor],
+        resources=resources(**settings),
+    )
+
+
+defs = build_definitions()

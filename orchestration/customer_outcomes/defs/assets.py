@@ -81,6 +81,8 @@ class DbtTranslator(DagsterDbtTranslator):
     """dbt models grouped by their folder: staging, intermediate, marts."""
 
     def get_group_name(self, dbt_resource_props) -> str | None:
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 

@@ -1,0 +1,134 @@
+"""Dagster: definitions, the refresh job end to end, write-audit-publish guarantees."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey
+
+from customer_outcomes.cli import run_refresh_job
+from customer_outcomes.config import Settings
+from customer_outcomes.demo import DemoSpec, generate
+from customer_outcomes.publish import marts_hash
+
+AS_OF = "2026-06-30"
+SPEC = DemoSpec(accounts=40, days=200, seed=3, end_date=date.fromisoformat(AS_OF))
+
+
+def test_definitions_load():
+    from customer_outcomes.defs import defs
+
+    assert {j.name for j in defs.jobs} == {"refresh", "full_refresh"}
+    assert {s.name for s in defs.schedules} == {"nightly", "weekly"}
+    assert [s.name for s in defs.sensors] == ["landing_sensor"]
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert AssetKey(["product", "usage_events"]) in keys
+    assert AssetKey(["marts", "fct_success_gaps"]) in keys
+    assert AssetKey("serve_database") in keys
+    groups = {graph.get(k).group_name for k in keys}
+    assert {"ingest", "staging", "intermediate", "marts", "seeds", "publish"} <= groups
+    checks = graph.asset_check_keys
+    contract = [c for c in checks if c.name == "raw_contract"]
+    assert len(contract) == 11
+    assert all(graph.get_check_spec(c).blocking for c in contract)
+    assert any(c.name.startswith("unique_") for c in checks)  # dbt tests as asset checks
+    parents = graph.get(AssetKey("serve_database")).parent_keys
+    assert AssetKey(["marts", "fct_renewal_predictions"]) in parents
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("orchestration")
+    settings = Settings(root / "landing", root / "warehouse.duckdb", root / "serve.duckdb")
+    generate(SPEC, settings.landing, progress=lambda _: None)
+    os.environ["DBT_TARGET_PATH"] = str(root / "target")
+    assert run_refresh_job(settings, AS_OF)
+    return settings
+
+
+def _serve_hash(serve: Path) -> str:
+    con = duckdb.connect(str(serve), read_only=True)
+    try:
+        return marts_hash(con)
+    finally:
+        con.close()
+
+
+def test_the_job_publishes_the_marts_only(first_run):
+    con = duckdb.connect(str(first_run.serve), read_only=True)
+    schemas = {
+        r[0] for r in con.execute("select distinct schema_name from duckdb_tables()").fetchall()
+    }
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    leaked = con.execute(
+        """select count(*) from marts.dim_accounts where csm_owner_hash like '%@%'"""
+    ).fetchone()[0]
+    con.close()
+    assert schemas == {"marts"}
+    assert {"fct_success_gaps", "fct_renewal_predictions", "_published"} <= tables
+    assert leaked == 0
+
+
+def test_rerun_on_same_input_publishes_identical_marts_and_readers_are_not_disturbed(first_run):
+    before = _serve_hash(first_run.serve)
+    reader = duckdb.connect(str(first_run.serve), read_only=True)
+    seen = reader.execute("select published_at from marts._published").fetchone()[0]
+    assert run_refresh_job(first_run, AS_OF)  # the reader's open handle does not block it
+    assert reader.execute("select published_at from marts._published").fetchone()[0] == seen
+    reader.close()
+    fresh = duckdb.connect(str(first_run.serve), read_only=True)
+    assert fresh.execute("select published_at from marts._published").fetchone()[0] > seen
+    fresh.close()
+    assert _serve_hash(first_run.serve) == before
+
+
+def test_a_failing_blocking_check_stops_publish(first_run):
+    old = first_run.serve.read_bytes()
+    bad = first_run.landing / "nps_responses" / "broken_export.csv"
+    bad.write_text("response_id,account_id,comment\nx,acc_00001,no score column\n")
+    try:
+        assert not run_refresh_job(first_run, AS_OF)
+    finally:
+        bad.unlink()
+    assert first_run.serve.read_bytes() == old
+
+
+def test_a_killed_run_leaves_the_serve_file_and_the_next_run_succeeds(first_run, tmp_path):
+    old = first_run.serve.read_bytes()
+    extra = DemoSpec(accounts=40, days=200, seed=4, end_date=date.fromisoformat(AS_OF))
+    generate(extra, tmp_path / "more", progress=lambda _: None)
+    (first_run.landing / "nps_responses" / "more.csv").write_bytes(
+        (tmp_path / "more" / "nps_responses" / "nps_responses.csv").read_bytes()
+    )
+    env = dict(
+        os.environ,
+        OUTCOMES_LANDING=str(first_run.landing),
+        OUTCOMES_WAREHOUSE=str(first_run.warehouse),
+        OUTCOMES_SERVE=str(first_run.serve),
+    )
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "customer_outcomes.cli", "run", "--as-of", AS_OF],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 240
+        while "Running with dbt" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.5)
+        time.sleep(3)  # in the middle of dbt build
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert first_run.serve.read_bytes() == old
+    (first_run.landing / "nps_responses" / "more.csv").unlink()
+    assert run_refresh_job(first_run, AS_OF)
