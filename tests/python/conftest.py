@@ -22,6 +22,9 @@ AS_OF = "2026-06-30"
 SMALL = DemoSpec(accounts=400, days=540, seed=7, end_date=date.fromisoformat(AS_OF))
 
 
+BUILT_TARGET: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("landing")
@@ -42,6 +45,7 @@ def built(tmp_path_factory, small_landing) -> Settings:
     assert all(r.status == "loaded" for r in results)
     os.environ["DBT_TARGET_PATH"] = str(root / "target")
     os.environ["DBT_LOG_PATH"] = str(root / "logs")
+    BUILT_TARGET.append(root / "target")
     code = run_dbt(settings, ["build"], as_of=AS_OF, echo=False)
     assert code == 0, "dbt build failed on the demo data; run `outcomes build` to see why"
     return settings

@@ -44,13 +44,20 @@ def test_definitions_load():
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> Settings:
+def first_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("orchestration")
     settings = Settings(root / "landing", root / "warehouse.duckdb", root / "serve.duckdb")
     generate(SPEC, settings.landing, progress=lambda _: None)
+    previous = os.environ.get("DBT_TARGET_PATH")
     os.environ["DBT_TARGET_PATH"] = str(root / "target")
-    assert run_refresh_job(settings, AS_OF)
-    return settings
+    try:
+        assert run_refresh_job(settings, AS_OF)
+        yield settings
+    finally:
+        if previous is None:
+            os.environ.pop("DBT_TARGET_PATH", None)
+        else:
+            os.environ["DBT_TARGET_PATH"] = previous
 
 
 def _serve_hash(serve: Path) -> str:

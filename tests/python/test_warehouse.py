@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import yaml
 
@@ -16,7 +14,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
 def _manifest(built) -> dict:
-    path = Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
+    from conftest import BUILT_TARGET
+
+    path = BUILT_TARGET[0] / "manifest.json"
     return json.loads(path.read_text())
 
 
