@@ -73,6 +73,16 @@ def _load_one(loaded, tmp_path, table: str, content: bytes | str, name: str = "b
     return result, after[table] - before[table], quarantined
 
 
+def _a_user(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select user_id from raw.users where account_id = 'acc_00001' limit 1"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
 def _rejected(result, *words):
     assert result.status == "rejected"
     for word in words:
@@ -140,11 +150,7 @@ def test_orphan_account_id_is_quarantined(loaded, tmp_path):
 
 
 def test_duplicate_event_delivery_loads_and_is_not_quarantined(loaded, tmp_path):
-    con = duckdb.connect(str(loaded), read_only=True)
-    user = con.execute(
-        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
-    ).fetchone()[0]
-    con.close()
+    user = _a_user(loaded)
     row = f"e_dup,acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
     again = row.replace("10:00:05Z", "10:30:00Z")  # redelivered half an hour later
     _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", EVENTS + row + again)
@@ -173,11 +179,7 @@ def test_end_before_start_is_quarantined(loaded, tmp_path):
 
 
 def test_event_from_the_future_is_quarantined(loaded, tmp_path):
-    con = duckdb.connect(str(loaded), read_only=True)
-    user = con.execute(
-        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
-    ).fetchone()[0]
-    con.close()
+    user = _a_user(loaded)
     text = EVENTS + (
         f"e_ok,acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
         f"e_future,acc_00001,{user},session_start,,2026-06-03T10:00:00Z,2026-05-30T10:00:05Z\n"
@@ -190,11 +192,7 @@ def test_event_from_the_future_is_quarantined(loaded, tmp_path):
 
 
 def test_feature_event_without_feature_is_quarantined(loaded, tmp_path):
-    con = duckdb.connect(str(loaded), read_only=True)
-    user = con.execute(
-        "select user_id from raw.users where account_id = 'acc_00001' limit 1"
-    ).fetchone()[0]
-    con.close()
+    user = _a_user(loaded)
     text = (
         EVENTS + f"e_nf,acc_00001,{user},feature_used,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
     )
