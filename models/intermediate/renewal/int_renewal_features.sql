@@ -225,12 +225,11 @@ joined as (
         coalesce(usage_windows.core_features_28d, 0) as core_features_28d,
         core_available.core_features_available,
         coalesce(survey_scores.nps_responses, 0) as nps_responses,
-        case
-            when survey_scores.nps_responses > 0
-                then
-                    100.0 * (survey_scores.nps_promoters - survey_scores.nps_detractors)
-                    / survey_scores.nps_responses
-        end as nps_score,
+        {{ nps(
+            'survey_scores.nps_promoters',
+            'survey_scores.nps_detractors',
+            'survey_scores.nps_responses'
+        ) }} as nps_score,
         coalesce(survey_scores.nps_detractors, 0) as nps_detractors,
         case
             when survey_scores.csat_responses > 0

@@ -85,12 +85,7 @@ final as (
         cast(nps_responses as {{ dbt.type_bigint() }}) as nps_responses,
         cast(nps_promoters as {{ dbt.type_bigint() }}) as nps_promoters,
         cast(nps_detractors as {{ dbt.type_bigint() }}) as nps_detractors,
-        case
-            when nps_responses > 0
-                then
-                    cast(100.0 * (nps_promoters - nps_detractors) as {{ type_double() }})
-                    / nps_responses
-        end as nps,
+        {{ nps('nps_promoters', 'nps_detractors', 'nps_responses') }} as nps,
         cast(csat_responses as {{ dbt.type_bigint() }}) as csat_responses,
         case
             when csat_responses > 0

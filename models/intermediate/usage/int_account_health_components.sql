@@ -152,11 +152,8 @@ components as (
             'usage_windows.user_days_prior_4w',
             'usage_windows.week_number < 8'
         ) }} as trend_score,
-        case
-            when sentiment.nps_responses > 0
-                then
-                    100.0 * (sentiment.promoters - sentiment.detractors) / sentiment.nps_responses
-        end as nps_score,
+        {{ nps('sentiment.promoters', 'sentiment.detractors', 'sentiment.nps_responses') }}
+            as nps_score,
         case
             when sentiment.csat_responses > 0
                 then 100.0 * sentiment.csat_satisfied / sentiment.csat_responses
