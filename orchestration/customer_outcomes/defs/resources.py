@@ -16,10 +16,24 @@ from ..dbt import dbt_executable
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 
 
+PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def _newest_source() -> float:
+    newest = 0.0
+    for name in PROJECT_SOURCES:
+        path = PROJECT_DIR / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
+    return newest
+
+
 def manifest_path() -> Path:
-    """The dbt manifest, parsed when missing (prepare_if_dev only acts under `dagster dev`)."""
+    """The dbt manifest, parsed when missing or older than the project's dbt files
+    (prepare_if_dev only acts under `dagster dev`; a stale manifest would name models that
+    no longer exist, or miss new ones)."""
     manifest = DBT_PROJECT.manifest_path
-    if not manifest.exists():
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source():
         env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
         subprocess.run(
             [
@@ -29,6 +43,10 @@ def manifest_path() -> Path:
                 str(PROJECT_DIR),
                 "--profiles-dir",
                 str(PROJECT_DIR),
+                # DBT_TARGET_PATH may point elsewhere (a test's or a user's build); the
+                # definitions read this manifest, so write it exactly here.
+                "--target-path",
+                str(manifest.parent),
                 "--quiet",
             ],
             check=True,
