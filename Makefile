@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help venv run test lint format build generate load clean dev
+.PHONY: help venv run test lint format build generate load clean dev docs dashboard
 
 help:
 	@echo "make run     - end to end on DuckDB: demo data, load, dbt build, summary"
 	@echo "make test    - lint (ruff, sqlfluff) and every test (pytest, which runs dbt build)"
 	@echo "make lint    - ruff and sqlfluff only"
 	@echo "make format  - ruff format + sqlfluff fix"
+	@echo "make docs    - dbt docs generate: documentation site (lineage, column docs, exposures)"
+	@echo "make dashboard - Streamlit dashboard on http://127.0.0.1:8501 (reads the serve database)"
 	@echo "make dev     - Dagster UI on http://127.0.0.1:3000 (jobs, schedules, sensor, checks)"
 	@echo "make clean   - remove generated data, dbt target/ and logs/"
 
@@ -51,6 +53,20 @@ dev: $(STAMP)
 	mkdir -p .dagster && cp orchestration/dagster_home/dagster.yaml .dagster/dagster.yaml
 	@echo "Dagster UI: http://127.0.0.1:3000"
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m customer_outcomes.defs -h 127.0.0.1 -p 3000
+
+# The documentation site: dbt docs generate (lineage, column docs, exposures, semantic models).
+# `make run` first, so the catalog has the warehouse's tables. static_index.html opens from disk.
+docs: $(STAMP)
+	$(BIN)/dbt docs generate --static --project-dir . --profiles-dir .
+	@t="$${DBT_TARGET_PATH:-target}"; case "$$t" in /*) ;; *) t="$(CURDIR)/$$t" ;; esac; \
+	echo "Documentation site: $$t/static_index.html (one file; or index.html via: $(BIN)/dbt docs serve --port 8080)"
+
+# The dashboard, on 127.0.0.1 only; it reads the serve database (OUTCOMES_SERVE), read-only.
+DASHBOARD_PORT ?= 8501
+dashboard: $(STAMP)
+	@echo "Dashboard: http://127.0.0.1:$(DASHBOARD_PORT)  (serve database: $${OUTCOMES_SERVE:-data/serve.duckdb}; Ctrl-C stops it)"
+	$(BIN)/streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) \
+	  --server.headless true --browser.gatherUsageStats false
 
 clean:
 	rm -rf data target logs .dagster

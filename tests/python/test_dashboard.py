@@ -1,0 +1,522 @@
+"""The dashboard on the demo data: every page runs, shows the marts' figures, renders in a real
+browser, and a publish while a session is open neither blocks nor shows a mix of two versions.
+
+The session's warehouse is published to a serve file (write-audit-publish); the dashboard reads
+only that file. Screenshots land in test-artifacts/dashboard/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer_outcomes.config import PROJECT_DIR
+from customer_outcomes.publish import publish
+
+pytestmark = pytest.mark.slow
+
+DASHBOARD = PROJECT_DIR / "dashboard"
+APP = DASHBOARD / "app.py"
+ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dashboard"
+# page file (under dashboard/), URL path, title, charts it must render at least
+PAGES = [
+    ("views/success_gaps.py", "", "Success gaps", 1),
+    ("views/interventions.py", "interventions", "Intervention queue", 0),
+    ("views/renewal_risk.py", "renewal_risk", "Renewal risk", 1),
+    ("views/signals.py", "signals", "Signal evaluation", 2),
+    ("views/trends.py", "trends", "Metric trends", 6),
+    ("views/cohorts.py", "cohorts", "Cohort retention", 1),
+    ("views/account.py", "account", "Account drill-down", 2),
+]
+GAP_LABELS = {
+    "usage_trap": "Usage traps",
+    "at_risk": "At risk",
+    "healthy": "Healthy",
+    "quiet_success": "Quiet successes",
+    "no_goals": "No measured goals",
+}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def serve(built, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("dashboard") / "serve.duckdb"
+    publish(built.warehouse, path)
+    return path
+
+
+@pytest.fixture
+def serve_env(serve, monkeypatch) -> Path:
+    monkeypatch.setenv("OUTCOMES_SERVE", str(serve))
+    return serve
+
+
+def _read(serve: Path, sql: str, params=()):
+    con = duckdb.connect(str(serve), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _app():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    return at
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _charts(at) -> int:
+    return len(at.get("vega_lite_chart"))
+
+
+def _assert_clean(at, page: str) -> None:
+    assert not at.exception, f"{page}: {[e.value for e in at.exception]}"
+    assert not at.error, f"{page}: {[e.value for e in at.error]}"
+
+
+def _money(value) -> str:
+    return f"${float(value):,.0f}"
+
+
+def _gap_counts(serve: Path, segment: str | None = None) -> dict[str, str]:
+    where = "where segment = ?" if segment else ""
+    rows = _read(
+        serve,
+        f"select gap_type, count(*) from marts.fct_success_gaps {where} group by 1",
+        [segment] if segment else [],
+    )
+    counts = dict.fromkeys(GAP_LABELS, 0) | dict(rows)
+    return {GAP_LABELS[k]: str(v) for k, v in counts.items()}
+
+
+# --- Every page, in Streamlit's own test harness ------------------------------------------
+
+
+def test_every_page_runs_and_shows_the_marts_figures(serve_env):
+    serve = serve_env
+    at = _app()
+    _assert_clean(at, "entry")
+    for page, _, title, charts in PAGES:
+        at.switch_page(page).run()
+        _assert_clean(at, page)
+        assert at.title[0].value == title
+        assert _charts(at) >= charts, f"{page}: {_charts(at)} charts"
+        shown = _metrics(at)
+        if page.endswith("success_gaps.py"):
+            assert {k: shown[k] for k in GAP_LABELS.values()} == _gap_counts(serve)
+            assert int(shown["Usage traps"]) > 0
+        elif page.endswith("interventions.py"):
+            (n,) = _read(serve, "select count(*) from marts.fct_intervention_queue")[0]
+            assert shown["Open interventions"] == str(n)
+        elif page.endswith("renewal_risk.py"):
+            at_risk, high = _read(
+                serve,
+                """select sum(arr_at_risk), count(*) filter (where risk_band = 'high')
+                from marts.fct_renewal_predictions""",
+            )[0]
+            assert shown["ARR at risk"] == _money(at_risk)
+            assert shown["High-risk renewals"] == str(high)
+        elif page.endswith("signals.py"):
+            (nps_auc,) = _read(
+                serve,
+                "select roc_auc from marts.fct_renewal_signal_evaluation where signal = 'nps'",
+            )[0]
+            assert shown["NPS AUC"] == f"{nps_auc:.3f}"
+        elif page.endswith("trends.py"):
+            nps, grr = _read(
+                serve,
+                """select
+                    (select nps from marts.fct_customer_metrics_monthly
+                     where segment = 'all' and is_complete_month and nps is not null
+                     order by month_start desc limit 1),
+                    (select grr from marts.fct_customer_metrics_monthly
+                     where segment = 'all' and is_complete_month and grr is not null
+                     order by month_start desc limit 1)""",
+            )[0]
+            assert shown["NPS"] == f"{nps:.1f}"
+            assert shown["GRR"] == f"{100 * grr:.1f} %"
+        elif page.endswith("cohorts.py"):
+            (n,) = _read(
+                serve, "select count(distinct cohort_quarter) from marts.fct_cohort_retention"
+            )[0]
+            assert shown["Cohorts"] == str(n)
+        elif page.endswith("account.py"):
+            account_id = at.selectbox(key="account_id").value
+            arr, vendor = _read(
+                serve,
+                "select arr, vendor_view_score from marts.fct_success_gaps where account_id = ?",
+                [account_id],
+            )[0]
+            assert shown["ARR"] == _money(arr)
+            assert shown["Vendor view (health)"] == f"{vendor:.0f}"
+            (goals,) = _read(
+                serve,
+                "select count(*) from marts.fct_goal_attainment where account_id = ?",
+                [account_id],
+            )[0]
+            assert goals > 0 and len(at.dataframe[0].value) == goals
+
+
+def test_the_segment_filter_applies_to_the_pages(serve_env):
+    serve = serve_env
+    at = _app()
+    (segment,) = _read(serve, "select min(segment) from marts.fct_success_gaps")[0]
+    at.sidebar.multiselect(key="segments").select(segment).run()
+    _assert_clean(at, "filtered")
+    shown = _metrics(at)
+    assert {k: shown[k] for k in GAP_LABELS.values()} == _gap_counts(serve, segment)
+    at.switch_page("views/interventions.py").run()
+    (n,) = _read(
+        serve, "select count(*) from marts.fct_intervention_queue where segment = ?", [segment]
+    )[0]
+    assert _metrics(at)["Open interventions"] == str(n)
+
+
+# --- A publish while a session is open -----------------------------------------------------
+
+
+def _variant_warehouse(built, root: Path) -> Path:
+    """A warehouse whose marts differ from the built one: one usage trap fewer."""
+    path = root / "variant.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"attach '{built.warehouse}' as built (read_only)")
+        con.execute("create schema marts")
+        for (name,) in con.execute(
+            """select table_name from duckdb_tables()
+            where database_name = 'built' and schema_name = 'marts'"""
+        ).fetchall():
+            con.execute(f"create table marts.{name} as select * from built.marts.{name}")
+        con.execute(
+            """delete from marts.fct_success_gaps where account_id = (
+                select min(account_id) from marts.fct_success_gaps where gap_type = 'usage_trap')"""
+        )
+        con.execute("detach built")
+    finally:
+        con.close()
+    return path
+
+
+def _shown(at) -> tuple[str, str]:
+    caption = next(c.value for c in at.sidebar.caption if "Content hash" in c.value)
+    return caption.split("`")[1], _metrics(at)["Usage traps"]
+
+
+def test_a_publish_during_a_session_neither_blocks_nor_mixes(built, serve_env, tmp_path):
+    sys.path.insert(0, str(DASHBOARD))
+    try:
+        import serve_data
+    finally:
+        sys.path.remove(str(DASHBOARD))
+    serve = serve_env
+    variant = _variant_warehouse(built, tmp_path)
+    original = built.warehouse
+
+    at = _app()
+    before = _shown(at)
+    (old_traps,) = _read(
+        serve, "select count(*) from marts.fct_success_gaps where gap_type = 'usage_trap'"
+    )[0]
+    assert before[1] == str(old_traps)
+
+    # The app's read path held open (one page run's snapshot) while the refresh publishes.
+    with serve_data.open_snapshot(serve) as held:
+        old_hash = held.content_hash
+        done = threading.Event()
+        result = {}
+
+        def refresh():
+            result["new"] = publish(variant, serve)
+            done.set()
+
+        started = time.monotonic()
+        threading.Thread(target=refresh, daemon=True).start()
+        assert done.wait(120), "the publish was blocked by an open dashboard session"
+        assert time.monotonic() - started < 60
+        # The held run still reads the old publication, whole.
+        assert held.scalar("select content_hash from marts._published") == old_hash
+        assert (
+            held.scalar("select count(*) from marts.fct_success_gaps where gap_type = 'usage_trap'")
+            == old_traps
+        )
+    new_hash = result["new"].content_hash
+    assert new_hash != old_hash
+    assert old_hash.startswith(before[0])
+
+    # The open AppTest session shows the old data until it reruns, then the new, never a mix.
+    assert _shown(at) == before
+    at.run()
+    assert _shown(at) == (new_hash[:16], str(old_traps - 1))
+
+    # Publishes racing with reruns: every run shows one publication, consistent with itself.
+    pairs = {old_hash[:16]: str(old_traps), new_hash[:16]: str(old_traps - 1)}
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_publishing():
+        try:
+            for i in range(4):
+                publish(original if i % 2 == 0 else variant, serve)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            stop.set()
+
+    publisher = threading.Thread(target=keep_publishing, daemon=True)
+    publisher.start()
+    seen = set()
+    while not stop.is_set():
+        at.run()
+        _assert_clean(at, "during publishes")
+        shown_hash, traps = _shown(at)
+        assert pairs[shown_hash] == traps, "a run mixed two publications"
+        seen.add(shown_hash)
+    publisher.join(60)
+    assert not errors, errors
+    at.run()
+    assert _shown(at) == (new_hash[:16], str(old_traps - 1))
+    assert _read(serve, "select content_hash from marts._published") == [(new_hash,)]
+    # Leave the module's serve file as the fixture published it.
+    publish(built.warehouse, serve)
+
+
+# --- In a real browser ----------------------------------------------------------------------
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail("Chromium is not installed and cannot be: run `apt-get install chromium`")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but there is no `chromium` on PATH")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _streamlit(serve: Path, log: Path):
+    port = _free_port()
+    env = dict(os.environ, OUTCOMES_SERVE=str(serve))
+    cmd = [
+        str(Path(sys.executable).parent / "streamlit"),
+        "run",
+        str(APP),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class _DevTools:
+    """Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe)."""
+
+    def __init__(self, binary: str, profile: Path, log: Path) -> None:
+        to_chrome_r, self._write_fd = os.pipe()
+        self._read_fd, from_chrome_w = os.pipe()
+
+        def child_fds():
+            # Chromium reads commands on fd 3 and writes replies on fd 4; park both ends high
+            # first, as either may already be 3 or 4.
+            os.dup2(to_chrome_r, 1000)
+            os.dup2(from_chrome_w, 1001)
+            os.dup2(1000, 3)
+            os.dup2(1001, 4)
+            os.close(1000)
+            os.close(1001)
+
+        with log.open("w") as err:
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--remote-debugging-pipe",
+                    "--window-size=1400,1600",
+                    "about:blank",
+                ],
+                preexec_fn=child_fds,
+                close_fds=False,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+            )
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buffer = b""
+        self._next_id = 0
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None):
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._write_fd, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self._next_id:
+                    if "error" in reply:
+                        raise RuntimeError(f"{method}: {reply['error']}")
+                    return reply["result"]
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"Chromium did not answer {method}"
+            ready, _, _ = select.select([self._read_fd], [], [], remaining)
+            if ready:
+                chunk = os.read(self._read_fd, 1 << 20)
+                assert chunk, "Chromium closed the DevTools pipe"
+                self._buffer += chunk
+
+    def open(self, url: str) -> str:
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
+        session_id = session["sessionId"]
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": 1600, "deviceScaleFactor": 1, "mobile": False},
+            session_id,
+        )
+        self.call("Page.navigate", {"url": url}, session_id)
+        return session_id
+
+    def evaluate(self, expression: str, session: str):
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session
+        )
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path, session: str) -> None:
+        data = self.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
+        path.write_bytes(base64.b64decode(data))
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.call("Browser.close")
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._write_fd)
+        os.close(self._read_fd)
+
+
+# What the browser shows: rendered charts (vega-embed draws a canvas or an svg), error and
+# exception elements, the page title, and whether the app is still running the script.
+_STATE = """(() => {
+  const q = (s) => Array.from(document.querySelectorAll(s));
+  const charts = q('[data-testid="stVegaLiteChart"]').filter(
+      (c) => c.querySelector('canvas, svg.marks')).length;
+  const errors = q('[data-testid="stException"], [data-testid="stAlertContentError"]')
+      .map((e) => e.innerText.slice(0, 300));
+  const title = (document.querySelector('h1') || {}).innerText || null;
+  const running = q('[data-testid="stStatusWidget"]').some((e) => e.innerText.includes('Running'));
+  const metrics = q('[data-testid="stMetric"]').length;
+  return {charts, errors, title, running, metrics};
+})()"""
+
+
+def test_every_page_renders_its_charts_in_chromium(serve, tmp_path):
+    chromium = _chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with _streamlit(serve, ARTIFACTS / "streamlit.log") as url:
+        browser = _DevTools(chromium, tmp_path / "chromium-profile", ARTIFACTS / "chromium.log")
+        try:
+            for page, path, title, charts in PAGES:
+                session = browser.open(f"{url}/{path}")
+                deadline = time.monotonic() + 90
+                state = {}
+                while time.monotonic() < deadline:
+                    state = browser.evaluate(_STATE, session) or {}
+                    if state.get("errors"):
+                        break
+                    if (
+                        state.get("title") == title
+                        and state.get("charts", 0) >= max(charts, 0)
+                        and state.get("metrics", 0) > 0
+                        and not state.get("running")
+                    ):
+                        time.sleep(1.0)  # let the last chart finish drawing for the screenshot
+                        state = browser.evaluate(_STATE, session) or {}
+                        break
+                    time.sleep(0.5)
+                name = Path(page).stem
+                browser.screenshot(ARTIFACTS / f"{name}.png", session)
+                assert not state.get("errors"), f"{page}: {state['errors']}"
+                assert state.get("title") == title, f"{page}: {state}"
+                assert state.get("charts", 0) >= charts, f"{page}: {state}"
+                assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+        finally:
+            browser.close()
