@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
 import shutil
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -115,14 +118,24 @@ def test_health_history_has_a_row_per_account_week_in_force(read_only):
 LATE = DemoSpec(accounts=30, days=150, seed=5, end_date=date(2026, 5, 31))
 
 
-def _usage_rows(warehouse) -> list[tuple]:
+INCREMENTAL = {
+    "marts.fct_account_usage_daily": """account_id, usage_date, active_users, sessions,
+        feature_events, distinct_features, distinct_core_features""",
+    "intermediate.int_usage_events_aggregated_to_account_weeks": """account_id, week_start,
+        weekly_active_users, user_active_days, sessions, feature_events""",
+    "marts.fct_feature_adoption_weekly": """account_id, feature_key, week_start,
+        is_complete_week, active_users, feature_events""",
+}
+
+
+def _usage_rows(warehouse) -> dict[str, list[tuple]]:
+    """Every incremental event model's rows (without the load-time bookkeeping column)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute(
-            """select account_id, usage_date, active_users, sessions, feature_events,
-                      distinct_features, distinct_core_features
-            from marts.fct_account_usage_daily order by 1, 2"""
-        ).fetchall()
+        return {
+            table: con.execute(f"select {cols} from {table} order by all").fetchall()
+            for table, cols in INCREMENTAL.items()
+        }
     finally:
         con.close()
 
@@ -147,7 +160,8 @@ def late_setup(tmp_path, monkeypatch):
 
 
 def _build_usage(settings, *extra) -> None:
-    args = ["run", "-s", "+fct_account_usage_daily", *extra]
+    models = [f"+{table.split('.')[1]}" for table in INCREMENTAL]
+    args = ["run", "-s", *models, *extra]
     assert run_dbt(settings, args, as_of=LATE.end_date.isoformat(), echo=False) == 0
 
 
@@ -162,7 +176,16 @@ def test_incremental_run_after_late_events_equals_full_refresh(late_setup):
     assert [r.status for r in results if r.file.endswith("late.csv")] == ["loaded"]
     _build_usage(settings)
     incremental = _usage_rows(settings.warehouse)
-    assert incremental != before, "the late events changed nothing"
+    # The run recomputed exactly the late events' days and the lookback days.
+    compiled = Path(os.environ["DBT_TARGET_PATH"]).glob("compiled/**/fct_account_usage_daily.sql")
+    days = set(re.findall(r"cast\('(\d{4}-\d\d-\d\d)' as date\)", next(compiled).read_text()))
+    late_days = duckdb.sql(
+        f"select distinct cast(cast(occurred_at as timestamp) as date)::varchar from '{held}'"
+    ).fetchall()
+    lookback = {str(LATE.end_date - timedelta(days=d)) for d in range(4)}
+    assert days == {d for (d,) in late_days} | lookback
+    for table in INCREMENTAL:
+        assert incremental[table] != before[table], f"the late events changed nothing in {table}"
 
     _build_usage(settings)
     assert _usage_rows(settings.warehouse) == incremental, "a re-run changed the rows"

@@ -1,5 +1,9 @@
 {#- Weekly activity per account: weekly active users (distinct), user-days, sessions and
-    feature events (session_start and feature_used only). -#}
+    feature events (session_start and feature_used only). Incremental by week (see
+    macros/incremental_events.sql): a run recomputes the weeks whose events changed. -#}
+{{ config(**incremental_events_config('week_start')) }}
+{%- set weeks = events_to_refresh('week_start', grain='week') %}
+
 with
 
 events as (
@@ -13,9 +17,14 @@ counted_events as (
         event_date,
         is_session_start,
         is_feature_use,
+        loaded_at,
         cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
     from events
-    where is_session_start or is_feature_use
+    where
+        (is_session_start or is_feature_use)
+        and {{ events_refresh_predicate(
+            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
+        ) }}
 ),
 
 user_days as (
@@ -42,7 +51,8 @@ events_aggregated as (
         week_start,
         count(distinct user_id) as weekly_active_users,
         sum(case when is_session_start then 1 else 0 end) as sessions,
-        sum(case when is_feature_use then 1 else 0 end) as feature_events
+        sum(case when is_feature_use then 1 else 0 end) as feature_events,
+        max(loaded_at) as last_loaded_at
     from counted_events
     group by account_id, week_start
 ),
@@ -54,7 +64,8 @@ final as (
         events_aggregated.weekly_active_users,
         user_days_aggregated.user_active_days,
         events_aggregated.sessions,
-        events_aggregated.feature_events
+        events_aggregated.feature_events,
+        events_aggregated.last_loaded_at
     from events_aggregated
     inner join user_days_aggregated
         on

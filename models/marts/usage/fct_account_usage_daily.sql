@@ -1,12 +1,8 @@
-{#- Account-day usage, incremental. A run recomputes every day touched by events loaded since
-    the last run plus the last `usage_lookback_days` days, and replaces those days whole
-    (delete + insert), so late events are counted and a re-run gives the same rows. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='usage_date',
-    on_schema_change='fail'
-) }}
+{#- Account-day usage, incremental (see macros/incremental_events.sql): a run recomputes the
+    days that received newly loaded events plus the last `usage_lookback_days` days, and
+    replaces those days whole, so late events are counted and a re-run gives the same rows. -#}
+{{ config(**incremental_events_config('usage_date')) }}
+{%- set days = events_to_refresh('usage_date') %}
 
 with
 
@@ -17,27 +13,6 @@ events as (
 features as (
     select * from {{ ref('stg_product__features') }}
 ),
-
-{% if is_incremental() %}
-    processed as (
-        select
-            max(last_loaded_at) as last_loaded_at,
-            max(usage_date) as last_usage_date
-        from {{ this }}
-    ),
-
-    dates_to_refresh as (
-        select distinct events.event_date
-        from events
-        cross join processed
-        where
-            events.loaded_at > processed.last_loaded_at
-            or events.event_date >= cast(
-                {{ dbt.dateadd('day', -var('usage_lookback_days'), 'processed.last_usage_date') }}
-                as date
-            )
-    ),
-{% endif %}
 
 counted_events as (
     select
@@ -54,9 +29,7 @@ counted_events as (
         on events.feature_key = features.feature_key
     where
         (events.is_session_start or events.is_feature_use)
-    {% if is_incremental() -%}
-            and events.event_date in (select event_date from dates_to_refresh)
-        {%- endif %}
+        and {{ events_refresh_predicate(days, 'events.event_date', 'events.event_date') }}
 ),
 
 aggregated as (

@@ -1,3 +1,8 @@
+{#- Account x feature x week adoption. Incremental by week (see macros/incremental_events.sql):
+    a run recomputes the weeks whose events changed. -#}
+{{ config(**incremental_events_config('week_start')) }}
+{%- set weeks = events_to_refresh('week_start', grain='week') %}
+
 with
 
 events as (
@@ -17,9 +22,14 @@ feature_events as (
         account_id,
         feature_key,
         user_id,
+        loaded_at,
         cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
     from events
-    where is_feature_use
+    where
+        is_feature_use
+        and {{ events_refresh_predicate(
+            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
+        ) }}
 ),
 
 aggregated as (
@@ -28,7 +38,8 @@ aggregated as (
         feature_key,
         week_start,
         count(distinct user_id) as active_users,
-        count(*) as feature_events
+        count(*) as feature_events,
+        max(loaded_at) as last_loaded_at
     from feature_events
     group by account_id, feature_key, week_start
 ),
@@ -42,7 +53,8 @@ final as (
         aggregated.week_start,
         weeks.is_complete_week,
         cast(aggregated.active_users as {{ dbt.type_bigint() }}) as active_users,
-        cast(aggregated.feature_events as {{ dbt.type_bigint() }}) as feature_events
+        cast(aggregated.feature_events as {{ dbt.type_bigint() }}) as feature_events,
+        aggregated.last_loaded_at
     from aggregated
     inner join features
         on aggregated.feature_key = features.feature_key

@@ -1,12 +1,23 @@
-{#- Events arrive at least once: the first delivery of each event_id wins. -#}
+{#- Events arrive at least once: the first delivery of each event_id wins.
+
+    The loader quarantines a re-delivery whose content differs from the first (only
+    received_at may differ), so every copy of an event has the same occurred_at. De-duplicating
+    within (event_date, event_id) is therefore the same as within event_id, and lets a filter
+    on event_date reach the raw scan through the window: the incremental event models read
+    only the days they recompute, not the whole history. Ties on (received_at, _loaded_at)
+    are copies from the same load with identical content, so no further tie-break (a string
+    sort on the file name) is needed. -#}
 with
 
 source as (
-    select * from {{ source('product', 'usage_events') }}
+    select
+        *,
+        cast(occurred_at as date) as event_date
+    from {{ source('product', 'usage_events') }}
 ),
 
 deduplicated as (
-    {{ latest_per_key('source', 'event_id', 'received_at, _loaded_at, _source_file') }}
+    {{ latest_per_key('source', 'event_date, event_id', 'received_at, _loaded_at') }}
 ),
 
 renamed as (
@@ -18,10 +29,10 @@ renamed as (
         feature_key,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
-        cast(occurred_at as date) as event_date,
+        event_date,
         event_name = 'session_start' as is_session_start,
         event_name = 'feature_used' as is_feature_use,
-        _loaded_at as loaded_at
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
     from deduplicated
 )
 

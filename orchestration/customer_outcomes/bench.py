@@ -1,0 +1,435 @@
+"""The scale benchmark (`outcomes bench`, `make bench`): the event path against DuckDB's floor.
+
+For one scale it generates demo data, loads it through the contract checks, runs the full
+``dbt build``, times the floor (one hand-written query that reads the raw events once,
+de-duplicates by ``event_id`` and aggregates to account-day, which is what
+``fct_account_usage_daily`` computes), appends one new day with late events for earlier days,
+loads it and runs the incremental ``dbt build``. Every stage runs in its own process, so its
+peak memory (max resident set size, from ``wait4``) is its own.
+
+It prints a table (stage, wall seconds, peak memory, rows) and the ratios, and writes the
+same figures as JSON under ``benchmarks/results/`` (ignored by git) so runs can be compared.
+Targets are reported, never asserted: a benchmark is not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from .config import PROJECT_DIR, Settings
+from .dbt import dbt_env, dbt_executable
+
+# The demo generator writes about 1,900 events per account over 730 days.
+EVENTS_PER_ACCOUNT = 1_900
+DAYS = 730
+RESULTS = PROJECT_DIR / "benchmarks" / "results"
+EVENT_PATH = ("stg_product__usage_events", "fct_account_usage_daily")
+INCREMENTAL_MODELS = (
+    "fct_account_usage_daily",
+    "int_usage_events_aggregated_to_account_weeks",
+    "fct_feature_adoption_weekly",
+)
+
+FLOOR_SQL = """
+create or replace table bench.floor_account_usage_daily as
+with deduplicated as (
+    select
+        event_id,
+        arg_min(account_id, received_at) as account_id,
+        arg_min(user_id, received_at) as user_id,
+        arg_min(event_name, received_at) as event_name,
+        arg_min(feature_key, received_at) as feature_key,
+        arg_min(occurred_at, received_at) as occurred_at,
+        max(_loaded_at) as loaded_at
+    from raw.usage_events
+    where event_name in ('session_start', 'feature_used')
+    group by event_id
+)
+select
+    e.account_id,
+    cast(e.occurred_at as date) as usage_date,
+    count(distinct e.user_id) as active_users,
+    count(*) filter (where e.event_name = 'session_start') as sessions,
+    count(*) filter (where e.event_name = 'feature_used') as feature_events,
+    count(distinct e.feature_key) filter (where e.event_name = 'feature_used')
+        as distinct_features,
+    count(distinct e.feature_key) filter (where e.event_name = 'feature_used' and f.is_core)
+        as distinct_core_features,
+    max(e.loaded_at) as last_loaded_at
+from deduplicated as e
+left join (select distinct feature_key, is_core from raw.features) as f
+    on e.feature_key = f.feature_key
+group by all
+"""
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    peak_mb: float
+    rows: int | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    scale: str
+    events_target: int
+    accounts: int
+    engine: str = "duckdb"
+    memory_limit: str = ""
+    threads: int = 0
+    machine: dict = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    models: dict = field(default_factory=dict)
+    ratios: dict = field(default_factory=dict)
+    engines: dict = field(default_factory=dict)
+    started_at: str = ""
+
+
+def parse_scale(text: str) -> int:
+    text = text.strip().upper().replace("_", "")
+    factor = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("KM")) * factor)
+
+
+def _machine() -> dict:
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = fh.readline().split()[1]
+        mem_gb = round(int(mem) / 1024 / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        mem_gb = None
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def run_stage(name: str, cmd: list[str], env: dict[str, str], log: Path) -> Stage:
+    """Run one stage in its own process; wall time and that process tree's peak RSS."""
+    started = time.perf_counter()
+    with log.open("a") as out:
+        out.write(f"\n=== {name}: {' '.join(cmd)}\n")
+        out.flush()
+        proc = subprocess.Popen(cmd, env=env, cwd=PROJECT_DIR, stdout=out, stderr=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"bench stage {name!r} failed (exit {code}); see {log}")
+    return Stage(name, round(seconds, 2), round(usage.ru_maxrss / 1024, 1))
+
+
+def _count(warehouse: Path, sql: str) -> int:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return int(con.execute(sql).fetchone()[0])
+    finally:
+        con.close()
+
+
+def _model_times(target: Path) -> dict[str, float]:
+    results = json.loads((target / "run_results.json").read_text())
+    times = {}
+    for r in results["results"]:
+        uid = r["unique_id"]
+        if uid.startswith(("model.", "seed.")):
+            times[uid.split(".")[-1]] = round(r["execution_time"], 3)
+    return times
+
+
+def append_day(warehouse: Path, out_dir: Path, late_share: float = 0.01) -> tuple[date, int]:
+    """Write a landing file with one new day of events (the last day's pattern, new ids)
+    plus late events for the 7 days before it (received on the new day). Returns its day
+    and row count."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        last = con.execute("select max(cast(occurred_at as date)) from raw.usage_events").fetchone()
+        new_day = last[0] + timedelta(days=1)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"usage_events_{new_day:%Y_%m_%d}.csv"
+        con.execute(
+            f"""copy (
+                select
+                    'bench-' || event_id as event_id, account_id, user_id, event_name,
+                    feature_key, occurred_at + interval 1 day as occurred_at,
+                    received_at + interval 1 day as received_at
+                from raw.usage_events
+                where cast(occurred_at as date) = date '{last[0]}'
+                union all
+                select
+                    'late-' || event_id, account_id, user_id, event_name, feature_key,
+                    occurred_at, timestamp '{new_day} 23:00:00'
+                from raw.usage_events
+                where cast(occurred_at as date) between date '{last[0]}' - 6 and date '{last[0]}'
+                    and hash(event_id) % 10000 < {int(late_share * 10000)}
+            ) to '{path}' (header, delimiter ',')"""
+        )
+        rows = con.execute(f"select count(*) from read_csv('{path}')").fetchone()[0]
+        return new_day, int(rows)
+    finally:
+        con.close()
+
+
+def bench(
+    scale: str,
+    workdir: Path,
+    memory_limit: str | None = None,
+    keep: bool = False,
+    progress=print,
+    engines: tuple[str, ...] = (),
+) -> Report:
+    events = parse_scale(scale)
+    accounts = max(50, round(events / EVENTS_PER_ACCOUNT))
+    end = date(2026, 6, 30)
+    if workdir.exists() and not keep:
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(workdir / "landing", workdir / "warehouse.duckdb", workdir / "serve.duckdb")
+    env = dbt_env(settings)
+    env["DBT_TARGET_PATH"] = str(workdir / "target")
+    env["DBT_LOG_PATH"] = str(workdir / "logs")
+    env["OUTCOMES_TEMP_DIR"] = str(workdir / "duckdb_tmp")
+    if memory_limit:
+        env["OUTCOMES_MEMORY_LIMIT"] = memory_limit
+    report = Report(
+        scale=scale,
+        events_target=events,
+        accounts=accounts,
+        memory_limit=env.get("OUTCOMES_MEMORY_LIMIT", "4GB"),
+        threads=int(env.get("OUTCOMES_THREADS", "2")),
+        machine=_machine(),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    log = workdir / "bench.log"
+    py = [sys.executable, "-m", "customer_outcomes.cli"]
+    dbt = [dbt_executable(), "--no-use-colors"]
+    dbt_tail = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    dbt_tail += ["--vars", json.dumps({"as_of_date": str(end)})]
+    raw_events = "select count(*) from raw.usage_events"
+    daily = "select count(*) from marts.fct_account_usage_daily"
+
+    def stage(name, cmd, rows_sql=None, note=""):
+        progress(f"bench {scale}: {name} ...")
+        s = run_stage(name, cmd, env, log)
+        if rows_sql:
+            s.rows = _count(settings.warehouse, rows_sql)
+        s.note = note
+        report.stages.append(s)
+        progress(f"  {s.seconds:,.1f} s, peak {s.peak_mb:,.0f} MB, rows {s.rows or '-'}")
+        return s
+
+    stage(
+        "generate",
+        [
+            *py,
+            "generate",
+            "--accounts",
+            str(accounts),
+            "--days",
+            str(DAYS),
+            "--seed",
+            "42",
+            "--end-date",
+            str(end),
+            "--out",
+            str(settings.landing),
+        ],
+    )
+    stage("load (validate + insert)", [*py, "load"], raw_events)
+    full = stage("dbt build --full-refresh", [*dbt, "build", "--full-refresh", *dbt_tail], daily)
+    full_models = _model_times(workdir / "target")
+    floor_script = (
+        "import duckdb, os, sys, time\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute(f\"set memory_limit = '{os.environ.get('OUTCOMES_MEMORY_LIMIT', '4GB')}'\")\n"
+        "con.execute(f\"set threads = {os.environ.get('OUTCOMES_THREADS', '2')}\")\n"
+        "con.execute(f\"set temp_directory = '{os.environ['OUTCOMES_TEMP_DIR']}'\")\n"
+        "con.execute('create schema if not exists bench')\n"
+        "t = time.perf_counter()\n"
+        "con.execute(sys.argv[2])\n"
+        "open(sys.argv[3], 'w').write(str(time.perf_counter() - t))\n"
+    )
+    floor_seconds_file = workdir / "floor_seconds.txt"
+    floor = stage(
+        "floor: one DuckDB query",
+        [
+            sys.executable,
+            "-c",
+            floor_script,
+            str(settings.warehouse),
+            FLOOR_SQL,
+            str(floor_seconds_file),
+        ],
+        "select count(*) from bench.floor_account_usage_daily",
+    )
+    floor_query = float(floor_seconds_file.read_text())
+    floor.note = f"query {floor_query:.2f} s"
+    _check_floor_matches(settings.warehouse)
+    for engine in engines:  # the same data as DuckDB's full build, before the new day
+        report.engines[engine] = engine_build(engine, workdir, settings, env, str(end), progress)
+    new_day, new_rows = append_day(settings.warehouse, workdir / "delta" / "usage_events")
+    stage(
+        "load new day (+ late events)",
+        [*py, "load", "--landing", str(workdir / "delta")],
+        raw_events,
+        note=f"{new_rows:,} rows for {new_day} and the 7 days before",
+    )
+    vars_next = json.dumps({"as_of_date": str(new_day)})
+    incr = stage(
+        "dbt build (incremental)",
+        [*dbt, "build", *dbt_tail[:-2], "--vars", vars_next],
+        daily,
+    )
+    incr_models = _model_times(workdir / "target")
+    event_full = sum(full_models.get(m, 0) for m in EVENT_PATH)
+    event_incr = sum(incr_models.get(m, 0) for m in EVENT_PATH)
+    report.models = {
+        "full": {m: full_models.get(m) for m in (*EVENT_PATH, *INCREMENTAL_MODELS[1:])},
+        "incremental": {m: incr_models.get(m) for m in (*EVENT_PATH, *INCREMENTAL_MODELS[1:])},
+    }
+    report.ratios = {
+        "event_path_over_floor": round(event_full / floor_query, 2),
+        "event_path_seconds": round(event_full, 2),
+        "floor_seconds": round(floor_query, 2),
+        "incremental_event_path_over_full": round(event_incr / event_full, 3),
+        "incremental_build_over_full_build": round(incr.seconds / full.seconds, 3),
+        "incremental_models_over_full": round(
+            sum(incr_models.get(m, 0) for m in INCREMENTAL_MODELS)
+            / max(sum(full_models.get(m, 0) for m in INCREMENTAL_MODELS), 1e-9),
+            3,
+        ),
+    }
+    return report
+
+
+def engine_build(
+    engine: str, workdir: Path, settings: Settings, env: dict, as_of: str, progress=print
+) -> dict:
+    """The same data on Postgres or Spark: hand the validated raw tables over, then time the
+    full build there (the renewal Python models are DuckDB-only and not in these figures)."""
+    from .engines import copy_raw_to_postgres, export_raw_parquet
+
+    engine_env = dict(env, OUTCOMES_TARGET=engine)
+    engine_env["DBT_TARGET_PATH"] = str(workdir / f"target_{engine}")
+    cwd = workdir / f"run_{engine}"
+    cwd.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    if engine == "postgres":
+        copy_raw_to_postgres(settings.warehouse)
+        dbt = dbt_executable()
+    elif engine == "spark":
+        export_raw_parquet(settings.warehouse, workdir / "raw_parquet")
+        engine_env["OUTCOMES_SPARK_RAW"] = str(workdir / "raw_parquet")
+        dbt = str(PROJECT_DIR / ".venv-spark" / "bin" / "dbt")
+    else:
+        raise ValueError(f"unknown engine {engine!r} (postgres or spark)")
+    handover = time.perf_counter() - started
+    progress(f"bench: {engine}: raw handed over in {handover:.1f} s; dbt build --full-refresh ...")
+    cmd = [dbt, "--no-use-colors", "build", "--full-refresh", "--project-dir", str(PROJECT_DIR)]
+    cmd += ["--profiles-dir", str(PROJECT_DIR), "--vars", json.dumps({"as_of_date": as_of})]
+    log = workdir / "bench.log"
+    with log.open("a") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=engine_env, cwd=cwd, stdout=out, stderr=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"dbt build on {engine} failed; see {log}")
+    models = _model_times(workdir / f"target_{engine}")
+    figures = {
+        "raw_handover_seconds": round(handover, 1),
+        "full_build_seconds": round(seconds, 1),
+        "full_build_peak_mb_client": round(usage.ru_maxrss / 1024, 1),
+        "event_path_seconds": round(sum(models.get(m, 0) for m in EVENT_PATH), 2),
+    }
+    progress(f"  {engine}: {figures}")
+    return figures
+
+
+def _check_floor_matches(warehouse: Path) -> None:
+    """The floor must compute what the model computes, or the ratio means nothing."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        cols = (
+            "account_id, usage_date, active_users, sessions, feature_events, distinct_features,"
+            " distinct_core_features"
+        )
+        diff = con.execute(
+            f"""select count(*) from (
+                (select {cols} from bench.floor_account_usage_daily
+                 except all select {cols} from marts.fct_account_usage_daily)
+                union all
+                (select {cols} from marts.fct_account_usage_daily
+                 except all select {cols} from bench.floor_account_usage_daily))"""
+        ).fetchone()[0]
+    finally:
+        con.close()
+    if diff:
+        raise RuntimeError(f"the floor query and fct_account_usage_daily differ in {diff} rows")
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"customer_outcomes benchmark: {report.scale} events target, {report.accounts:,} "
+        f"accounts, engine {report.engine}, memory_limit {report.memory_limit}, threads "
+        f"{report.threads}, {report.machine.get('cpus')} CPUs / "
+        f"{report.machine.get('memory_gb')} GB",
+        "",
+        f"{'stage':<32} {'wall s':>9} {'peak MB':>9} {'rows':>13}  note",
+    ]
+    for s in report.stages:
+        rows = f"{s.rows:,}" if s.rows is not None else "-"
+        lines.append(f"{s.name:<32} {s.seconds:>9.1f} {s.peak_mb:>9,.0f} {rows:>13}  {s.note}")
+    r = report.ratios
+    lines += [
+        "",
+        f"event path (stg_product__usage_events + fct_account_usage_daily, full): "
+        f"{r['event_path_seconds']:.1f} s; floor {r['floor_seconds']:.1f} s; "
+        f"event path / floor = {r['event_path_over_floor']:.2f} (target <= 1.5 at 10M)",
+        f"incremental / full: whole dbt build {r['incremental_build_over_full_build']:.1%}; "
+        f"incremental event models {r['incremental_models_over_full']:.1%}"
+        " (target < 5% at 100M)",
+    ]
+    if report.engines:
+        lines += [
+            "",
+            f"{'engine':<10} {'raw handover s':>15} {'full build s':>13} {'event path s':>13}",
+        ]
+        duck_full = next(s.seconds for s in report.stages if s.name.startswith("dbt build --full"))
+        lines.append(
+            f"{'duckdb':<10} {'-':>15} {duck_full:>13.1f} {r['event_path_seconds']:>13.1f}"
+        )
+        for name, f in report.engines.items():
+            lines.append(
+                f"{name:<10} {f['raw_handover_seconds']:>15.1f} {f['full_build_seconds']:>13.1f}"
+                f" {f['event_path_seconds']:>13.1f}"
+            )
+        lines.append("(the renewal Python models are built on DuckDB only)")
+    return "\n".join(lines)
+
+
+def save(report: Report, results_dir: Path = RESULTS) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = results_dir / f"{stamp}_{report.engine}_{report.scale}.json"
+    data = asdict(report)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
