@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help venv run test lint format build generate load clean dev docs dashboard
+.PHONY: help venv run test lint format build generate load clean dev bench test-postgres test-spark docs dashboard
 
 help:
 	@echo "make run     - end to end on DuckDB: demo data, load, dbt build, summary"
 	@echo "make test    - lint (ruff, sqlfluff) and every test (pytest, which runs dbt build)"
+	@echo "make test-postgres / test-spark - the same project built and tested on that engine"
 	@echo "make lint    - ruff and sqlfluff only"
 	@echo "make format  - ruff format + sqlfluff fix"
+	@echo "make bench   - scale benchmark (SCALE=1M|10M|100M, MEMORY_LIMIT=..., ENGINES=postgres,spark)"
 	@echo "make docs    - dbt docs generate: documentation site (lineage, column docs, exposures)"
 	@echo "make dashboard - Streamlit dashboard on http://127.0.0.1:8501 (reads the serve database)"
 	@echo "make dev     - Dagster UI on http://127.0.0.1:3000 (jobs, schedules, sensor, checks)"
@@ -48,6 +50,24 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The same project on Spark: dbt-spark (session) and pyspark in their own environment.
+SPARK_STAMP := .venv-spark/.installed
+$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	$(PYTHON) -m venv .venv-spark
+	$(BIN)/uv pip install --quiet --python .venv-spark/bin/python -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)
+	$(BIN)/pytest -m spark tests/python/test_spark.py
+
+# The same project on PostgreSQL (installs and starts a local server when none answers).
+test-postgres: $(STAMP)
+	$(BIN)/pytest -m postgres tests/python/test_postgres.py
+
+SCALE ?= 1M
+bench: $(STAMP)
+	$(BIN)/outcomes bench --scale $(SCALE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(ENGINES),--engines $(ENGINES))
 
 dev: $(STAMP)
 	mkdir -p .dagster && cp orchestration/dagster_home/dagster.yaml .dagster/dagster.yaml

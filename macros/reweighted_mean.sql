@@ -13,13 +13,30 @@
 {%- endmacro %}
 
 {% macro reweighted_mean(pairs) -%}
+    {%- set weighted_sum -%}
+        (
+            {%- for score, weight in pairs %}
+                coalesce({{ score }} * {{ weight }}, 0)
+                {%- if not loop.last %} +{% endif %}
+            {%- endfor %}
+        ) / {{ present_weight(pairs) }}
+    {%- endset -%}
     case
         when {{ present_weight(pairs) }} > 0
-            then round((
-                {%- for score, weight in pairs %}
-                    coalesce({{ score }} * {{ weight }}, 0)
-                    {%- if not loop.last %} +{% endif %}
-                {%- endfor %}
-            ) / {{ present_weight(pairs) }}, 6)
+            then {{ round_double(weighted_sum, 6) }}
     end
+{%- endmacro %}
+
+{#- round_double(expression, digits): a double rounded to `digits` decimals, as a double.
+    Postgres has round(numeric, int) only, so it rounds through numeric and back. -#}
+{% macro round_double(expression, digits) -%}
+    {{ return(adapter.dispatch('round_double', 'customer_outcomes')(expression, digits)) }}
+{%- endmacro %}
+
+{% macro default__round_double(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+
+{% macro postgres__round_double(expression, digits) -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as double precision)
 {%- endmacro %}

@@ -87,6 +87,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     return run_dbt(_settings(args), ["build", *args.dbt_args], as_of=args.as_of)
 
 
+def cmd_copy_raw(args: argparse.Namespace) -> int:
+    """Copy the validated raw tables to another engine (Postgres, or Parquet for Spark)."""
+    from .engines import copy_raw_to_postgres, export_raw_parquet
+
+    settings = _settings(args)
+    if args.to == "postgres":
+        counts = copy_raw_to_postgres(settings.warehouse)
+        print(f"copied {sum(counts.values()):,} rows in {len(counts)} tables to Postgres raw.*")
+    else:
+        out = Path(args.out or settings.warehouse.parent / "raw_parquet")
+        paths = export_raw_parquet(settings.warehouse, out)
+        print(f"wrote {len(paths)} raw tables as Parquet under {out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Generate, load, full build, floor, one new day, incremental build; print and save."""
+    from .bench import bench, render, save
+
+    workdir = Path(args.workdir or f"/tmp/outcomes-bench-{args.scale}")
+    engines = tuple(e for e in (args.engines or "").split(",") if e)
+    report = bench(args.scale, workdir, memory_limit=args.memory_limit, engines=engines)
+    print()
+    print(render(report))
+    print(f"\nfigures saved to {save(report)}; bench data in {workdir}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The Dagster `refresh` job in-process: load, dbt build, check and publish; a summary."""
     settings = _settings(args)
@@ -357,6 +385,29 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt build")
     b.set_defaults(func=cmd_build)
+
+    cr = sub.add_parser(
+        "copy-raw", help="copy the validated raw tables to Postgres (or Parquet for Spark)"
+    )
+    cr.add_argument("--to", choices=["postgres", "parquet"], required=True)
+    cr.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
+    cr.add_argument("--out", help="folder for --to parquet (default next to the warehouse)")
+    cr.set_defaults(func=cmd_copy_raw)
+
+    bn = sub.add_parser(
+        "bench", help="scale benchmark: event path vs DuckDB floor, incremental vs full"
+    )
+    bn.add_argument("--scale", default="1M", help="usage events to generate: 1M, 10M, 100M")
+    bn.add_argument("--workdir", help="where the bench data goes (default /tmp/outcomes-bench-S)")
+    bn.add_argument(
+        "--memory-limit", help="DuckDB memory_limit for the run (default $OUTCOMES_MEMORY_LIMIT)"
+    )
+    bn.add_argument(
+        "--engines",
+        help="also build the same data on these engines, side by side: postgres,spark "
+        "(Postgres from the OUTCOMES_PG_* variables; Spark needs .venv-spark)",
+    )
+    bn.set_defaults(func=cmd_bench)
 
     r = sub.add_parser(
         "run", help="end to end: demo data if the landing dir is empty, load, build, summary"

@@ -354,3 +354,33 @@ def validate_marts(con) -> dict[str, list[str]]:
         found = sorted({f"{v.column}: {v.rule}" for v in violations}) + table_level
         failures[mart] = found
     return failures
+
+
+def validate_marts_sql(connection_string: str, schema: str = "marts") -> dict[str, list[str]]:
+    """The same mart suites through GX's SQL datasource, for warehouses GX reads with SQL
+    (Postgres). GX's SQL datasource fails on DuckDB, which is why ``validate_marts`` reads
+    DuckDB marts into pandas. Runs in an ephemeral context: the file project is not touched."""
+    _quiet()
+    import sqlalchemy as sa
+
+    import great_expectations as gx
+
+    ctx = gx.get_context(mode="ephemeral")
+    source = ctx.data_sources.add_postgres("warehouse_sql", connection_string=connection_string)
+    existing = set(sa.inspect(sa.create_engine(connection_string)).get_table_names(schema))
+    failures: dict[str, list[str]] = {}
+    for mart in MART_RULES:
+        if mart not in existing:
+            continue
+        asset = source.add_table_asset(mart, table_name=mart, schema_name=schema)
+        batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+        suite = gx.ExpectationSuite(name=f"mart_{mart}", expectations=mart_expectations(mart))
+        result = batch.validate(suite)
+        found = []
+        for item in result.results:
+            if not item.success:
+                kind, column = _rule_name(item.expectation_config)
+                error = item.exception_info.get("exception_message") if item.exception_info else ""
+                found.append(f"{column}: {kind}" + (f" ({error})" if error else ""))
+        failures[mart] = sorted(found)
+    return failures
