@@ -104,7 +104,8 @@ def marts_hash(con: duckdb.DuckDBPyConnection, schema: str = SERVE_SCHEMA) -> st
         r[0]
         for r in con.execute(
             f"""select table_name from duckdb_tables()
-            where schema_name = '{schema}' and table_name not like '\\_%' escape '\\'
+            where database_name = current_database() and schema_name = '{schema}'
+                and table_name not like '\\_%' escape '\\'
             order by 1"""
         ).fetchall()
     ]

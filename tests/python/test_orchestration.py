@@ -77,7 +77,11 @@ def test_the_job_publishes_the_marts_only(first_run):
     leaked = con.execute(
         """select count(*) from marts.dim_accounts where csm_owner_hash like '%@%'"""
     ).fetchone()[0]
+    stored = con.execute("select content_hash from marts._published").fetchone()[0]
     con.close()
+    # The stored hash is the hash of exactly what the serve file holds (not of the build's
+    # marts attached beside it while publishing).
+    assert stored == _serve_hash(first_run.serve)
     assert schemas == {"marts"}
     assert {"fct_success_gaps", "fct_renewal_predictions", "_published"} <= tables
     assert leaked == 0
