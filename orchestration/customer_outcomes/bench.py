@@ -89,6 +89,7 @@ class Report:
     events_target: int
     accounts: int
     engine: str = "duckdb"
+    load: str = "validated"
     memory_limit: str = ""
     threads: int = 0
     machine: dict = field(default_factory=dict)
@@ -155,6 +156,30 @@ def _model_times(target: Path) -> dict[str, float]:
     return times
 
 
+def bulk_load_events(warehouse: Path, landing: Path) -> int:
+    """Bench only (--load bulk): insert the usage_events files straight into raw, typed as the
+    contract says, without the contract checks, to reach 100 M events in minutes. Every other
+    table goes through the real loader; the new day's events later do too."""
+    from .contract import TABLES
+    from .load import _parsed, _q, ensure_raw_schema
+
+    table = TABLES["usage_events"]
+    con = duckdb.connect(str(warehouse))
+    try:
+        ensure_raw_schema(con)
+        files = f"{landing / 'usage_events'}/*.csv"
+        values = ", ".join(_parsed(c, f"src.{_q(c.name)}") for c in table.columns)
+        names = ", ".join(_q(c.name) for c in table.columns)
+        con.execute(
+            f"""insert into raw.usage_events ({names}, _source_file, _loaded_at, _batch_id)
+            select {values}, src.filename, current_timestamp::timestamp, 'bench-bulk'
+            from read_csv('{files}', header = true, all_varchar = true, filename = true) as src"""
+        )
+        return con.execute("select count(*) from raw.usage_events").fetchone()[0]
+    finally:
+        con.close()
+
+
 def append_day(warehouse: Path, out_dir: Path, late_share: float = 0.01) -> tuple[date, int]:
     """Write a landing file with one new day of events (the last day's pattern, new ids)
     plus late events for the 7 days before it (received on the new day). Returns its day
@@ -195,6 +220,7 @@ def bench(
     keep: bool = False,
     progress=print,
     engines: tuple[str, ...] = (),
+    load: str = "validated",
 ) -> Report:
     events = parse_scale(scale)
     accounts = max(50, round(events / EVENTS_PER_ACCOUNT))
@@ -210,6 +236,7 @@ def bench(
     if memory_limit:
         env["OUTCOMES_MEMORY_LIMIT"] = memory_limit
     report = Report(
+        load=load,
         scale=scale,
         events_target=events,
         accounts=accounts,
@@ -253,7 +280,25 @@ def bench(
             str(settings.landing),
         ],
     )
-    stage("load (validate + insert)", [*py, "load"], raw_events)
+    if load == "bulk":
+        events_dir = settings.landing / "usage_events"
+        held = workdir / "usage_events_bulk"
+        events_dir.rename(held)
+        stage("load other tables (validated)", [*py, "load"], "select count(*) from raw.accounts")
+        held.rename(events_dir)
+        script = (
+            "import sys; from pathlib import Path; "
+            "from customer_outcomes.bench import bulk_load_events; "
+            "bulk_load_events(Path(sys.argv[1]), Path(sys.argv[2]))"
+        )
+        stage(
+            "load events (bulk, unvalidated)",
+            [sys.executable, "-c", script, str(settings.warehouse), str(settings.landing)],
+            raw_events,
+            note="bench --load bulk: events skip the contract checks",
+        )
+    else:
+        stage("load (validate + insert)", [*py, "load"], raw_events)
     full = stage("dbt build --full-refresh", [*dbt, "build", "--full-refresh", *dbt_tail], daily)
     full_models = _model_times(workdir / "target")
     floor_script = (
@@ -389,7 +434,8 @@ def _check_floor_matches(warehouse: Path) -> None:
 def render(report: Report) -> str:
     lines = [
         f"customer_outcomes benchmark: {report.scale} events target, {report.accounts:,} "
-        f"accounts, engine {report.engine}, memory_limit {report.memory_limit}, threads "
+        f"accounts, engine {report.engine}, load {report.load}, memory_limit "
+        f"{report.memory_limit}, threads "
         f"{report.threads}, {report.machine.get('cpus')} CPUs / "
         f"{report.machine.get('memory_gb')} GB",
         "",

@@ -108,7 +108,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     workdir = Path(args.workdir or f"/tmp/outcomes-bench-{args.scale}")
     engines = tuple(e for e in (args.engines or "").split(",") if e)
-    report = bench(args.scale, workdir, memory_limit=args.memory_limit, engines=engines)
+    report = bench(
+        args.scale, workdir, memory_limit=args.memory_limit, engines=engines, load=args.load
+    )
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")
@@ -406,6 +408,13 @@ def parser() -> argparse.ArgumentParser:
         "--engines",
         help="also build the same data on these engines, side by side: postgres,spark "
         "(Postgres from the OUTCOMES_PG_* variables; Spark needs .venv-spark)",
+    )
+    bn.add_argument(
+        "--load",
+        choices=["validated", "bulk"],
+        default="validated",
+        help="validated: the real loader (contract checks); bulk: events inserted unchecked, "
+        "to reach 100M quickly (the other tables and the new day still load validated)",
     )
     bn.set_defaults(func=cmd_bench)
 
