@@ -1,6 +1,6 @@
 """The same project on Spark (dbt-spark session mode, local pyspark, Java 17), in its own
 virtual environment (.venv-spark, made by `make test-spark`). Builds the SQL models and runs
-their unit tests and the intermediate and mart data tests on small demo data; the renewal
+their unit tests and the marts' data tests on small demo data; the renewal
 Python models are skipped there."""
 
 from __future__ import annotations
@@ -54,10 +54,16 @@ def spark_built(tmp_path_factory):
     assert all(r.status == "loaded" for r in results)
     export_raw_parquet(warehouse, workdir / "raw_parquet")
     started = time.perf_counter()
-    # Every model, unit test and the intermediate and mart data tests; the staging data tests
-    # (104 checks of typing and de-duplication, the same SQL as on DuckDB and Postgres, where
-    # they run) are left out to keep CI short: Spark spends ~2 s on each query.
-    done = _dbt(workdir, "build", "--exclude", "test_type:data,path:models/staging")
+    # Every model and unit test, and the marts' data tests (the BI interface). The staging and
+    # intermediate data tests (127 checks of the same SQL, which run on DuckDB and Postgres)
+    # are left out to keep CI short: Spark spends seconds on each query.
+    done = _dbt(
+        workdir,
+        "build",
+        "--exclude",
+        "test_type:data,path:models/staging",
+        "test_type:data,path:models/intermediate",
+    )
     seconds = time.perf_counter() - started
     print(f"\nspark dbt build: {seconds:.0f} s")
     (workdir / "build.log").write_text(done.stdout + done.stderr)
@@ -73,7 +79,7 @@ def test_every_sql_model_and_test_passes_on_spark(spark_built):
     assert {"fct_account_usage_daily", "fct_intervention_queue"} <= models
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
     data_tests = [r for r in results if r["unique_id"].startswith("test.")]
-    assert len(unit_tests) >= 10 and len(data_tests) >= 90
+    assert len(unit_tests) >= 10 and len(data_tests) >= 70
     assert all(r["status"] in ("success", "pass") for r in results)
 
 
