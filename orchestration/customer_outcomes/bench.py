@@ -227,6 +227,8 @@ def bench(
     end = date(2026, 6, 30)
     if workdir.exists() and not keep:
         shutil.rmtree(workdir)
+    for stale in ("delta", "target", "usage_events_bulk"):
+        shutil.rmtree(workdir / stale, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
     settings = Settings(workdir / "landing", workdir / "warehouse.duckdb", workdir / "serve.duckdb")
     env = dbt_env(settings)
@@ -263,42 +265,47 @@ def bench(
         progress(f"  {s.seconds:,.1f} s, peak {s.peak_mb:,.0f} MB, rows {s.rows or '-'}")
         return s
 
-    stage(
-        "generate",
-        [
-            *py,
-            "generate",
-            "--accounts",
-            str(accounts),
-            "--days",
-            str(DAYS),
-            "--seed",
-            "42",
-            "--end-date",
-            str(end),
-            "--out",
-            str(settings.landing),
-        ],
-    )
-    if load == "bulk":
-        events_dir = settings.landing / "usage_events"
-        held = workdir / "usage_events_bulk"
-        events_dir.rename(held)
-        stage("load other tables (validated)", [*py, "load"], "select count(*) from raw.accounts")
-        held.rename(events_dir)
-        script = (
-            "import sys; from pathlib import Path; "
-            "from customer_outcomes.bench import bulk_load_events; "
-            "bulk_load_events(Path(sys.argv[1]), Path(sys.argv[2]))"
-        )
-        stage(
-            "load events (bulk, unvalidated)",
-            [sys.executable, "-c", script, str(settings.warehouse), str(settings.landing)],
-            raw_events,
-            note="bench --load bulk: events skip the contract checks",
-        )
+    if keep and settings.warehouse.exists():
+        progress(f"bench {scale}: reusing the generated and loaded data in {workdir}")
     else:
-        stage("load (validate + insert)", [*py, "load"], raw_events)
+        stage(
+            "generate",
+            [
+                *py,
+                "generate",
+                "--accounts",
+                str(accounts),
+                "--days",
+                str(DAYS),
+                "--seed",
+                "42",
+                "--end-date",
+                str(end),
+                "--out",
+                str(settings.landing),
+            ],
+        )
+        if load == "bulk":
+            events_dir = settings.landing / "usage_events"
+            held = workdir / "usage_events_bulk"
+            events_dir.rename(held)
+            stage(
+                "load other tables (validated)", [*py, "load"], "select count(*) from raw.accounts"
+            )
+            held.rename(events_dir)
+            script = (
+                "import sys; from pathlib import Path; "
+                "from customer_outcomes.bench import bulk_load_events; "
+                "bulk_load_events(Path(sys.argv[1]), Path(sys.argv[2]))"
+            )
+            stage(
+                "load events (bulk, unvalidated)",
+                [sys.executable, "-c", script, str(settings.warehouse), str(settings.landing)],
+                raw_events,
+                note="bench --load bulk: events skip the contract checks",
+            )
+        else:
+            stage("load (validate + insert)", [*py, "load"], raw_events)
     full = stage("dbt build --full-refresh", [*dbt, "build", "--full-refresh", *dbt_tail], daily)
     full_models = _model_times(workdir / "target")
     floor_script = (

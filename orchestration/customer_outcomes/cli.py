@@ -109,7 +109,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir or f"/tmp/outcomes-bench-{args.scale}")
     engines = tuple(e for e in (args.engines or "").split(",") if e)
     report = bench(
-        args.scale, workdir, memory_limit=args.memory_limit, engines=engines, load=args.load
+        args.scale,
+        workdir,
+        memory_limit=args.memory_limit,
+        engines=engines,
+        load=args.load,
+        keep=args.reuse,
     )
     print()
     print(render(report))
@@ -415,6 +420,11 @@ def parser() -> argparse.ArgumentParser:
         default="validated",
         help="validated: the real loader (contract checks); bulk: events inserted unchecked, "
         "to reach 100M quickly (the other tables and the new day still load validated)",
+    )
+    bn.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the workdir's generated and loaded data and start at the full build",
     )
     bn.set_defaults(func=cmd_bench)
 
