@@ -411,8 +411,9 @@ def parser() -> argparse.ArgumentParser:
     )
     bn.add_argument(
         "--engines",
-        help="also build the same data on these engines, side by side: postgres,spark "
-        "(Postgres from the OUTCOMES_PG_* variables; Spark needs .venv-spark)",
+        help="also build and test the same data on these engines, side by side: "
+        "duckdb,postgres,spark (Postgres from the OUTCOMES_PG_* variables; Spark needs "
+        ".venv-spark)",
     )
     bn.add_argument(
         "--load",

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .config import apply_duckdb_limits
 from .contract import LINEAGE_COLUMNS, RAW_TYPES, TABLES, Column, Table
 from .gx_suites import ROW, validate_frame
 
@@ -180,7 +181,10 @@ def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
             select k from keyed group by k having count(distinct c) > 1
         ),
         raw_keyed as (
+            -- only the raw rows that share a key with the file: a daily file checked against
+            -- 100 M rows of history must not de-duplicate the history (15 GB, measured)
             select distinct {key_raw} as k, {content_raw} as c from raw.{table.name} as r
+            where {key_raw} in (select k from keyed)
         )
         select __rownum from keyed where k in (select k from conflicting_keys)
         union
@@ -406,6 +410,7 @@ def load_landing(
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("set TimeZone = 'UTC'")
+        apply_duckdb_limits(con, warehouse)
         ensure_raw_schema(con)
         results = []
         for name in TABLES:  # contract order: referenced tables first

@@ -1,0 +1,78 @@
+"""The benchmark's own arithmetic: scale parsing, the floor-equals-model check, the report."""
+
+import duckdb
+import pytest
+
+from customer_outcomes.bench import Report, Stage, _check_floor_matches, parse_scale, render
+
+COLUMNS = (
+    "account_id varchar, usage_date date, active_users bigint, sessions bigint,"
+    " feature_events bigint, distinct_features bigint, distinct_core_features bigint"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "events"),
+    [
+        ("1M", 1_000_000),
+        ("100m", 100_000_000),
+        ("250K", 250_000),
+        ("1.5M", 1_500_000),
+        ("5000", 5000),
+    ],
+)
+def test_parse_scale(text, events):
+    assert parse_scale(text) == events
+
+
+def _warehouse(tmp_path, model_rows, floor_rows):
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema bench")
+    con.execute(f"create table marts.fct_account_usage_daily ({COLUMNS})")
+    con.execute(f"create table bench.floor_account_usage_daily ({COLUMNS})")
+    con.executemany("insert into marts.fct_account_usage_daily values (?,?,?,?,?,?,?)", model_rows)
+    con.executemany(
+        "insert into bench.floor_account_usage_daily values (?,?,?,?,?,?,?)", floor_rows
+    )
+    con.close()
+    return path
+
+
+def test_the_floor_must_give_the_models_rows(tmp_path):
+    row = ("a1", "2026-06-01", 3, 4, 10, 2, 1)
+    _check_floor_matches(_warehouse(tmp_path, [row, row], [row, row]))  # equal: no error
+    # A row counted once by the floor but twice by the model is a difference (EXCEPT ALL).
+    with pytest.raises(RuntimeError, match="differ in 1 rows"):
+        _check_floor_matches(_warehouse(tmp_path / "dup", [row, row], [row]))
+
+
+def test_render_prints_the_ratios_and_the_engine_table():
+    report = Report(scale="1M", events_target=1_000_000, accounts=526, memory_limit="4GB")
+    report.stages = [Stage("dbt build --full-refresh", 100.0, 2048.0, 1234)]
+    # 30 s event path against a 20 s floor: 1.5x; incremental build 25 s of 100 s: 25 %.
+    report.ratios = {
+        "event_path_over_floor": 1.5,
+        "event_path_seconds": 30.0,
+        "floor_seconds": 20.0,
+        "incremental_build_over_full_build": 0.25,
+        "incremental_models_over_full": 0.04,
+    }
+    report.engines = {
+        "postgres": {
+            "raw_handover_seconds": 3.0,
+            "build_seconds": 61.0,
+            "test_seconds": 40.5,
+            "models_built": 80,
+            "tests_run": 213,
+            "event_path_seconds": 2.0,
+        }
+    }
+    text = render(report)
+    assert "event path / floor = 1.50" in text
+    assert "whole dbt build 25.0%" in text
+    assert "incremental event models 4.0%" in text
+    assert "1,234" in text
+    line = next(x for x in text.splitlines() if x.startswith("postgres"))
+    assert line.split() == ["postgres", "3.0", "61.0", "40.5", "80", "213", "2.0"]
