@@ -16,7 +16,7 @@ help:
 	@echo "make test-postgres / test-spark - the same project built and tested on that engine"
 	@echo "make lint    - ruff and sqlfluff only"
 	@echo "make format  - ruff format + sqlfluff fix"
-	@echo "make bench   - scale benchmark (SCALE=1M|10M|100M, MEMORY_LIMIT=..., ENGINES=postgres,spark)"
+	@echo "make bench   - scale benchmark (SCALE=1M|10M|100M, MEMORY_LIMIT=..., ENGINES=duckdb,postgres,spark)"
 	@echo "make docs    - dbt docs generate: documentation site (lineage, column docs, exposures)"
 	@echo "make dashboard - Streamlit dashboard on http://127.0.0.1:8501 (reads the serve database)"
 	@echo "make dev     - Dagster UI on http://127.0.0.1:3000 (jobs, schedules, sensor, checks)"
