@@ -226,6 +226,9 @@ def bench(
     engines: tuple[str, ...] = (),
     load: str = "validated",
 ) -> Report:
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:  # before the hours of work that come first, not after
+        raise ValueError(f"unknown engine(s) {', '.join(unknown)}: one of {', '.join(ENGINES)}")
     events = parse_scale(scale)
     accounts = max(50, round(events / EVENTS_PER_ACCOUNT))
     end = date(2026, 6, 30)

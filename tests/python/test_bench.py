@@ -3,7 +3,14 @@
 import duckdb
 import pytest
 
-from customer_outcomes.bench import Report, Stage, _check_floor_matches, parse_scale, render
+from customer_outcomes.bench import (
+    Report,
+    Stage,
+    _check_floor_matches,
+    bench,
+    parse_scale,
+    render,
+)
 
 COLUMNS = (
     "account_id varchar, usage_date date, active_users bigint, sessions bigint,"
@@ -76,3 +83,9 @@ def test_render_prints_the_ratios_and_the_engine_table():
     assert "1,234" in text
     line = next(x for x in text.splitlines() if x.startswith("postgres"))
     assert line.split() == ["postgres", "3.0", "61.0", "40.5", "80", "213", "2.0"]
+
+
+def test_an_unknown_engine_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown engine\(s\) oracle"):
+        bench("1K", tmp_path / "never", engines=("postgres", "oracle"))
+    assert not (tmp_path / "never").exists()
