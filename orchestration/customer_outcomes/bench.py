@@ -103,7 +103,12 @@ class Report:
 def parse_scale(text: str) -> int:
     text = text.strip().upper().replace("_", "")
     factor = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
-    return int(float(text.rstrip("KM")) * factor)
+    try:
+        return int(float(text.rstrip("KM")) * factor)
+    except ValueError:
+        raise ValueError(
+            f"--scale {text!r}: a number of events such as 250K, 10M or 100M"
+        ) from None
 
 
 def _machine() -> dict:

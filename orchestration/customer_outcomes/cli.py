@@ -108,14 +108,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     workdir = Path(args.workdir or f"/tmp/outcomes-bench-{args.scale}")
     engines = tuple(e for e in (args.engines or "").split(",") if e)
-    report = bench(
-        args.scale,
-        workdir,
-        memory_limit=args.memory_limit,
-        engines=engines,
-        load=args.load,
-        keep=args.reuse,
-    )
+    try:
+        report = bench(
+            args.scale,
+            workdir,
+            memory_limit=args.memory_limit,
+            engines=engines,
+            load=args.load,
+            keep=args.reuse,
+        )
+    except ValueError as exc:  # a bad --scale or --engines: say so, no traceback
+        print(f"outcomes bench: {exc}", file=sys.stderr)
+        return 2
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")

@@ -89,3 +89,11 @@ def test_an_unknown_engine_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"unknown engine\(s\) oracle"):
         bench("1K", tmp_path / "never", engines=("postgres", "oracle"))
     assert not (tmp_path / "never").exists()
+
+
+def test_the_cli_reports_an_unknown_engine_without_a_traceback(tmp_path, capsys):
+    from customer_outcomes.cli import main
+
+    code = main(["bench", "--scale", "1K", "--engines", "oracle", "--workdir", str(tmp_path / "w")])
+    assert code == 2
+    assert "unknown engine(s) oracle" in capsys.readouterr().err
