@@ -12,18 +12,23 @@
     literals: the events scan is then pruned to those dates instead of reading the history.
 
     events_to_refresh(date_column, grain) returns none on a full build, else the sorted list
-    of period starts (dates, or week starts when grain == 'week') to recompute. -#}
-{% macro events_to_refresh(date_column, grain='day') -%}
-    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    of period starts (dates, or week starts when grain == 'week') to recompute. Given a
+    `relation` (another incremental event model) it returns that model's list as its next
+    incremental run would compute it (used by event_test_dates). -#}
+{% macro events_to_refresh(date_column, grain='day', relation=none) -%}
+    {%- if relation is none -%}
+        {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+        {%- set relation = this -%}
+    {%- endif -%}
     {%- set state = run_query(
-        'select max(last_loaded_at), max(' ~ date_column ~ ') from ' ~ this
+        'select max(last_loaded_at), max(' ~ date_column ~ ') from ' ~ relation
     ) -%}
     {%- set last_loaded_at = state.columns[0].values()[0] -%}
     {%- set last_period = state.columns[1].values()[0] -%}
     {%- if last_loaded_at is none or last_period is none -%}{{ return(none) }}{%- endif -%}
     {%- set changed_query -%}
         select distinct cast(occurred_at as date) as event_date
-        from {{ source('product', 'usage_events') }}
+        from {{ raw_usage_events() }}
         where _loaded_at > cast('{{ last_loaded_at }}' as {{ dbt.type_timestamp() }})
     {%- endset -%}
     {%- set dates = run_query(changed_query).columns[0].values() | list -%}
@@ -78,4 +83,42 @@
         {%- do config.update({'incremental_strategy': 'delete+insert'}) -%}
     {%- endif -%}
     {{ return(config) }}
+{%- endmacro %}
+
+{#- The raw events table, looked up in the graph rather than through source(): tests call
+    event_test_dates at run time, and a test may not take a dependency it did not declare. -#}
+{% macro raw_usage_events() -%}
+    {%- for node in graph.sources.values()
+        if node.source_name == 'product' and node.name == 'usage_events' -%}
+        {{ return(api.Relation.create(node.database, node.schema, node.identifier)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('source product.usage_events is not in the graph') }}
+{%- endmacro %}
+
+{#- The event dates the staged-event data tests check in this run; none means all of them.
+
+    An incremental `dbt build` tests the events it reads: the dates that
+    fct_account_usage_daily is about to recompute (dates that received events loaded since its
+    last build, plus the lookback days). In `dbt build` the tests of stg_product__usage_events
+    run before that model, so it still holds the previous build's watermark. Everything else
+    tests the whole history: --full-refresh (the weekly job), `dbt test`, a first build, and
+    any run with the var event_tests_scope set to 'all'. Late events older than the window
+    are still covered: their dates are in the list, because the list is made from the loads. -#}
+{% macro event_test_dates() -%}
+    {%- if not execute or flags.FULL_REFRESH or flags.WHICH != 'build'
+        or var('event_tests_scope') == 'all' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if var('event_tests_scope') != 'changed' -%}
+        {{ exceptions.raise_compiler_error(
+            "var event_tests_scope must be 'changed' or 'all', not '"
+            ~ var('event_tests_scope') ~ "'"
+        ) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.get('model.customer_outcomes.fct_account_usage_daily') -%}
+    {%- set relation = adapter.get_relation(
+        database=node.database, schema=node.schema, identifier=node.alias
+    ) if node else none -%}
+    {%- if relation is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(events_to_refresh('usage_date', relation=relation)) }}
 {%- endmacro %}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -192,3 +193,86 @@ def test_incremental_run_after_late_events_equals_full_refresh(late_setup):
 
     _build_usage(settings, "--full-refresh")
     assert _usage_rows(settings.warehouse) == incremental
+
+
+def _plant_unknown_account_event(warehouse, event_id: str, day: str, loaded_at: str) -> None:
+    """An event of an account that does not exist, written straight into raw (the loader
+    would quarantine it), so only the staged-event relationships test can catch it."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            f"""insert into raw.usage_events
+            select * replace (
+                '{event_id}' as event_id, 'acc_nobody' as account_id,
+                timestamp '{day} 12:00:00' as occurred_at,
+                timestamp '{day} 12:00:05' as received_at,
+                {loaded_at} as _loaded_at
+            )
+            from raw.usage_events limit 1"""
+        )
+    finally:
+        con.close()
+
+
+def _event_test_results(target: Path) -> tuple[dict[str, int], set[str]]:
+    """Failures of the staged-event relationships test on account_id, and the event dates
+    the unique test on event_id was limited to (empty: the whole history)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    failures = {
+        r["unique_id"].split(".")[2]: r["failures"]
+        for r in results
+        if r["unique_id"].startswith("test.") and "stg_product__usage_events" in r["unique_id"]
+    }
+    unique_sql = next(target.glob("run/**/unique_stg_product__usage_events_event_id.sql"))
+    dates = set(re.findall(r"cast\('(\d{4}-\d\d-\d\d)' as date\)", unique_sql.read_text()))
+    return failures, dates
+
+
+def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(late_setup):
+    settings, held = late_setup
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    relationships = (
+        "relationships_stg_product__usage_events_account_id__account_id__ref_stg_crm__accounts_"
+    )
+    select = ["-s", "+fct_account_usage_daily", "stg_crm__accounts", "stg_product__users"]
+    select += ["--indirect-selection", "cautious"]
+    as_of = LATE.end_date.isoformat()
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
+    assert _event_test_results(target)[1] == set(), "a first build tests the whole history"
+
+    # A bad event already in the history, loaded before that build (as if a check had been
+    # switched off): the incremental build does not re-read its day, `dbt test` does.
+    _plant_unknown_account_event(
+        settings.warehouse,
+        "evt_old_bad",
+        "2026-02-10",
+        "(select min(_loaded_at) from raw.usage_events)",
+    )
+    shutil.copy(held, settings.landing / "usage_events" / "usage_events_late.csv")
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
+    failures, dates = _event_test_results(target)
+    late_days = duckdb.sql(
+        f"select distinct cast(cast(occurred_at as timestamp) as date)::varchar from '{held}'"
+    ).fetchall()
+    lookback = {str(LATE.end_date - timedelta(days=d)) for d in range(4)}
+    assert dates == {d for (d,) in late_days} | lookback
+    assert failures[relationships] == 0
+
+    assert (
+        run_dbt(settings, ["test", "-s", "stg_product__usage_events"], as_of=as_of, echo=False) == 1
+    )
+    failures, dates = _event_test_results(target)
+    assert (failures[relationships], dates) == (1, set())
+
+    # A bad event that arrives now, late, for a day the build recomputes: caught at once.
+    _plant_unknown_account_event(settings.warehouse, "evt_new_bad", "2026-03-20", "now()")
+    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 1
+    failures, dates = _event_test_results(target)
+    assert failures[relationships] == 1 and "2026-03-20" in dates and "2026-02-10" not in dates
+
+    # The weekly --full-refresh tests the whole history again: both bad events.
+    assert run_dbt(settings, ["build", *select, "--full-refresh"], as_of=as_of, echo=False) == 1
+    failures, dates = _event_test_results(target)
+    assert (failures[relationships], dates) == (2, set())
