@@ -97,6 +97,8 @@ class Report:
     models: dict = field(default_factory=dict)
     ratios: dict = field(default_factory=dict)
     engines: dict = field(default_factory=dict)
+    # The longest-running nodes of the full and the incremental build: [(node, seconds)].
+    slowest: dict = field(default_factory=dict)
     started_at: str = ""
 
 
@@ -161,6 +163,15 @@ def _model_times(target: Path, kind: str = "model") -> dict[str, float]:
         if uid.startswith(prefixes):
             times[uid.split(".")[-1]] = round(r["execution_time"], 3)
     return times
+
+
+def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
+    """The n nodes (models, seeds, tests) of the last dbt command that ran longest, with their
+    seconds: where a build's time goes."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    ranked = sorted(results, key=lambda r: -r["execution_time"])[:n]
+    # unique_id: <type>.<project>.<name>[.<hash>]; a test's name is its third part too.
+    return [(r["unique_id"].split(".")[2][:60], round(r["execution_time"], 1)) for r in ranked]
 
 
 def bulk_load_events(warehouse: Path, landing: Path) -> int:
@@ -320,6 +331,7 @@ def bench(
             stage("load (validate + insert)", [*py, "load"], raw_events)
     full = stage("dbt build --full-refresh", [*dbt, "build", "--full-refresh", *dbt_tail], daily)
     full_models = _model_times(workdir / "target")
+    report.slowest["full"] = slowest_nodes(workdir / "target")
     # In the build the event models run side by side (two threads, three models reading the
     # events), while the floor has the machine to itself: the event path is also timed alone,
     # the same two models rebuilt from scratch with nothing else running, as the floor is.
@@ -374,6 +386,7 @@ def bench(
         daily,
     )
     incr_models = _model_times(workdir / "target")
+    report.slowest["incremental"] = slowest_nodes(workdir / "target")
     event_full = sum(full_models.get(m, 0) for m in EVENT_PATH)
     event_incr = sum(incr_models.get(m, 0) for m in EVENT_PATH)
     report.models = {
@@ -515,6 +528,9 @@ def render(report: Report) -> str:
         f"incremental event models {r['incremental_models_over_full']:.1%}"
         " (target < 5% at 100M)",
     ]
+    for build, nodes in report.slowest.items():
+        lines += ["", f"longest nodes of the {build} build (seconds, on one of the threads):"]
+        lines += [f"  {seconds:>9.1f}  {node}" for node, seconds in nodes]
     if report.engines:
         lines += [
             "",

@@ -1,5 +1,7 @@
 """The benchmark's own arithmetic: scale parsing, the floor-equals-model check, the report."""
 
+import json
+
 import duckdb
 import pytest
 
@@ -10,6 +12,7 @@ from customer_outcomes.bench import (
     bench,
     parse_scale,
     render,
+    slowest_nodes,
 )
 
 COLUMNS = (
@@ -76,7 +79,12 @@ def test_render_prints_the_ratios_and_the_engine_table():
             "event_path_seconds": 2.0,
         }
     }
+    report.slowest = {"incremental": [("int_renewal_features", 77.4), ("fct_success_gaps", 4.4)]}
     text = render(report)
+    assert "longest nodes of the incremental build" in text
+    assert [x.split() for x in text.splitlines() if x.endswith("fct_success_gaps")] == [
+        ["4.4", "fct_success_gaps"]
+    ]
     assert "event path / floor = 1.50" in text
     assert "whole dbt build 25.0%" in text
     assert "incremental event models 4.0%" in text
@@ -97,3 +105,13 @@ def test_the_cli_reports_an_unknown_engine_without_a_traceback(tmp_path, capsys)
     code = main(["bench", "--scale", "1K", "--engines", "oracle", "--workdir", str(tmp_path / "w")])
     assert code == 2
     assert "unknown engine(s) oracle" in capsys.readouterr().err
+
+
+def test_slowest_nodes_ranks_every_kind_of_node(tmp_path):
+    results = [
+        {"unique_id": "model.customer_outcomes.fct_a", "execution_time": 2.04},
+        {"unique_id": "test.customer_outcomes.unique_b.ab12", "execution_time": 9.96},
+        {"unique_id": "seed.customer_outcomes.c", "execution_time": 0.5},
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    assert slowest_nodes(tmp_path, 2) == [("unique_b", 10.0), ("fct_a", 2.0)]

@@ -276,3 +276,54 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     assert run_dbt(settings, ["build", *select, "--full-refresh"], as_of=as_of, echo=False) == 1
     failures, dates = _event_test_results(target)
     assert (failures[relationships], dates) == (2, set())
+
+
+WINDOWS = DemoSpec(accounts=60, days=500, seed=11, end_date=date(2026, 5, 31))
+WINDOW_COLUMNS = """contract_id, account_id, cutoff_date, active_users_7d, user_days_7d,
+    user_days_28d, user_days_prior_28d, events_28d, core_features_28d"""
+
+
+def _windows(settings, *extra) -> list[tuple]:
+    args = ["run", "-s", "+int_renewal_usage_windows", *extra]
+    assert run_dbt(settings, args, as_of=WINDOWS.end_date.isoformat(), echo=False) == 0
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        sql = f"select {WINDOW_COLUMNS} from intermediate.int_renewal_usage_windows order by all"
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_renewal_usage_windows_incremental_equals_full_refresh(tmp_path, monkeypatch):
+    """Late events for every month (so inside closed renewals' windows, long before their
+    cut-offs) reach the incremental renewal windows; a run without new loads recomputes only
+    the renewals with a cut-off in the lookback (and the pending ones); --full-refresh agrees."""
+    landing = tmp_path / "landing"
+    generate(WINDOWS, landing, progress=lambda _: None)
+    held = []
+    for month in sorted((landing / "usage_events").glob("*.csv")):
+        header, *body = month.read_text().splitlines()
+        month.write_text("\n".join([header, *[x for i, x in enumerate(body) if i % 6]]) + "\n")
+        held += [x for i, x in enumerate(body) if not i % 6]
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    settings = Settings(landing, tmp_path / "wh.duckdb", tmp_path / "serve.duckdb")
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    before = _windows(settings)
+    closed = [r for r in before if r[2] < WINDOWS.end_date]
+    assert closed, "the data has no closed renewal: the test would not reach old windows"
+
+    late = landing / "usage_events" / "usage_events_late.csv"
+    late.write_text("\n".join([header, *held]) + "\n")
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    incremental = _windows(settings)
+    changed = {r[0] for r in set(incremental) - set(before)}
+    assert changed & {r[0] for r in closed}, "late events changed no closed renewal's windows"
+
+    # No new load: only the lookback's cut-offs (and the pending renewals, cut off today).
+    assert _windows(settings) == incremental
+    compiled = next((tmp_path / "target").glob("compiled/**/int_renewal_usage_windows.sql"))
+    bound = str(WINDOWS.end_date - timedelta(days=3))
+    assert f"cutoff_date >= cast('{bound}' as date)" in compiled.read_text()
+
+    assert _windows(settings, "--full-refresh") == incremental

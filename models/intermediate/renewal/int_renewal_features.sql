@@ -4,13 +4,9 @@
     asked by it, the CRM version in force then. Nothing after the cut-off enters a row.
 
     Usage windows end on the cut-off: the last 7 days (weekly active users, user-days), the
-    last 28 days and the 28 before (trend). The health score at the cut-off applies the
-    health_weights seed to the same five components as fct_account_health, on these windows.
-
-    A table, not a view like the other intermediates: the three renewal Python models each
-    read it, and as a view every read re-ran the de-duplication of the whole event history
-    (three times per build; measured at 10M events: most of the Python models' 77 s). -#}
-{{ config(materialized='table') }}
+    last 28 days and the 28 before (trend); int_renewal_usage_windows counts them,
+    incrementally. The health score at the cut-off applies the
+    health_weights seed to the same five components as fct_account_health, on these windows. -#}
 {%- set cutoff = 'renewals.cutoff_date' %}
 
 with
@@ -19,8 +15,8 @@ renewal_cutoffs as (
     select * from {{ ref('int_renewal_cutoffs') }}
 ),
 
-events as (
-    select * from {{ ref('stg_product__usage_events') }}
+usage_windows as (
+    select * from {{ ref('int_renewal_usage_windows') }}
 ),
 
 features as (
@@ -62,68 +58,6 @@ renewals as (
             {{ dbt.dateadd('day', 1, 'cutoff_date') }} as {{ dbt.type_timestamp() }}
         ) as cutoff_ends_at
     from renewal_cutoffs
-),
-
-events_known as (
-    select
-        renewals.contract_id,
-        events.user_id,
-        events.event_date,
-        events.feature_key,
-        events.user_id || '|' || cast(events.event_date as {{ dbt.type_string() }}) as user_day,
-        {{ dbt.datediff('events.event_date', cutoff, 'day') }}
-            as days_before_cutoff
-    from renewals
-    inner join events
-        on
-            renewals.account_id = events.account_id
-            and renewals.cutoff_ends_at > events.received_at
-            and renewals.cutoff_date >= events.event_date
-            and events.event_date > cast({{ dbt.dateadd('day', -56, cutoff) }} as date)
-    where events.is_session_start or events.is_feature_use
-),
-
-core_features as (
-    select feature_key
-    from features
-    where is_core
-),
-
-usage_windows as (
-    select
-        events_known.contract_id,
-        count(
-            distinct case when events_known.days_before_cutoff < 7 then events_known.user_id end
-        ) as active_users_7d,
-        count(
-            distinct case
-                when events_known.days_before_cutoff < 7
-                    then events_known.user_day
-            end
-        ) as user_days_7d,
-        count(
-            distinct case
-                when events_known.days_before_cutoff < 28
-                    then events_known.user_day
-            end
-        ) as user_days_28d,
-        count(
-            distinct case
-                when events_known.days_before_cutoff >= 28
-                    then events_known.user_day
-            end
-        ) as user_days_prior_28d,
-        sum(case when events_known.days_before_cutoff < 28 then 1 else 0 end) as events_28d,
-        count(
-            distinct case
-                when events_known.days_before_cutoff < 28 and core_features.feature_key is not null
-                    then events_known.feature_key
-            end
-        ) as core_features_28d
-    from events_known
-    left join core_features
-        on events_known.feature_key = core_features.feature_key
-    group by events_known.contract_id
 ),
 
 core_available as (
@@ -251,7 +185,9 @@ joined as (
         coalesce(value_realization.active_goals_off_track, 0) as active_goals_off_track
     from renewals
     left join usage_windows
-        on renewals.contract_id = usage_windows.contract_id
+        on
+            renewals.contract_id = usage_windows.contract_id
+            and renewals.cutoff_date = usage_windows.cutoff_date
     left join core_available
         on renewals.contract_id = core_available.contract_id
     left join survey_scores

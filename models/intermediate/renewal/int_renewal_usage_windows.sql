@@ -1,0 +1,180 @@
+{#- Usage in each renewal's windows before its cut-off (DOMAIN.md §3): events received by the
+    cut-off, in the last 7 days (active users, user-days), the last 28 days (user-days, events,
+    core features used) and the 28 days before (user-days, for the trend). One row per
+    (contract_id, cutoff_date), every renewal of int_renewal_cutoffs, zeros when no event.
+
+    Incremental, because it is the one renewal feature that reads the event history. A row
+    depends only on events of its account dated in its window and received by its cut-off, so
+    a daily run recomputes only:
+      - renewals whose (contract_id, account_id, cutoff_date) is not in the table yet (new
+        contracts, a contract moved to another account, and pending renewals, whose cut-off
+        is as_of_date and so moves every day), and
+      - renewals whose cut-off is on or after the earliest event date that received newly
+        loaded events (events_to_refresh: the loads since the newest load this table has
+        seen, plus the lookback days): a late event can only change windows ending after it.
+    The events are then read from 56 days before the earliest cut-off recomputed, a bound
+    rendered as a literal so the scan is pruned as in the event models. Rows are replaced by
+    contract (delete+insert); a contract's stale row for an earlier cut-off is harmless, since
+    int_renewal_features joins on (contract_id, cutoff_date). On Spark (no merge here) a
+    table. `last_loaded_at` is the newest raw load when the row was computed. A change to the
+    feature catalogue's `is_core` reaches past windows at the next --full-refresh (weekly). -#}
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    unique_key='contract_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+{%- set changed = events_to_refresh('cutoff_date') %}
+{%- set first_cutoff = none %}
+{%- if changed is not none %}
+    {%- set bound_query -%}
+        select min(cutoffs.cutoff_date)
+        from {{ ref('int_renewal_cutoffs') }} as cutoffs
+        where
+            cutoffs.cutoff_date >= cast('{{ changed[0] }}' as date)
+            or not exists (
+                select 1 from {{ this }} as existing
+                where
+                    existing.contract_id = cutoffs.contract_id
+                    and existing.account_id = cutoffs.account_id
+                    and existing.cutoff_date = cutoffs.cutoff_date
+            )
+    {%- endset -%}
+    {%- set first_cutoff = run_query(bound_query).columns[0].values()[0] %}
+{%- endif %}
+{#- The events a run reads: all on a full build, else from 56 days before the first cut-off. #}
+{%- set events_since = '1 = 1' if changed is none else (
+    'events.event_date > cast('
+    ~ dbt.dateadd('day', -56, "cast('" ~ (first_cutoff or changed[0]) ~ "' as date)")
+    ~ ' as date)'
+) %}
+
+with
+
+renewal_cutoffs as (
+    select * from {{ ref('int_renewal_cutoffs') }}
+),
+
+events as (
+    select * from {{ ref('stg_product__usage_events') }}
+),
+
+features as (
+    select * from {{ ref('stg_product__features') }}
+),
+
+renewals as (
+    select
+        contract_id,
+        account_id,
+        cutoff_date,
+        cast(
+            {{ dbt.dateadd('day', 1, 'cutoff_date') }} as {{ dbt.type_timestamp() }}
+        ) as cutoff_ends_at
+    from renewal_cutoffs
+    {%- if changed is not none %}
+    where
+        cutoff_date >= cast('{{ changed[0] }}' as date)
+        or not exists (
+            select 1 from {{ this }} as existing
+            where
+                existing.contract_id = renewal_cutoffs.contract_id
+                and existing.account_id = renewal_cutoffs.account_id
+                and existing.cutoff_date = renewal_cutoffs.cutoff_date
+        )
+    {%- endif %}
+),
+
+events_known as (
+    select
+        renewals.contract_id,
+        events.user_id,
+        events.event_date,
+        events.feature_key,
+        events.user_id || '|' || cast(events.event_date as {{ dbt.type_string() }}) as user_day,
+        {{ dbt.datediff('events.event_date', 'renewals.cutoff_date', 'day') }}
+            as days_before_cutoff
+    from renewals
+    inner join events
+        on
+            renewals.account_id = events.account_id
+            and renewals.cutoff_ends_at > events.received_at
+            and renewals.cutoff_date >= events.event_date
+            and events.event_date
+            > cast({{ dbt.dateadd('day', -56, 'renewals.cutoff_date') }} as date)
+    where
+        (events.is_session_start or events.is_feature_use)
+        and {{ events_since }}
+),
+
+core_features as (
+    select feature_key
+    from features
+    where is_core
+),
+
+usage_windows as (
+    select
+        events_known.contract_id,
+        count(
+            distinct case when events_known.days_before_cutoff < 7 then events_known.user_id end
+        ) as active_users_7d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 7
+                    then events_known.user_day
+            end
+        ) as user_days_7d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 28
+                    then events_known.user_day
+            end
+        ) as user_days_28d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff >= 28
+                    then events_known.user_day
+            end
+        ) as user_days_prior_28d,
+        sum(case when events_known.days_before_cutoff < 28 then 1 else 0 end) as events_28d,
+        count(
+            distinct case
+                when events_known.days_before_cutoff < 28 and core_features.feature_key is not null
+                    then events_known.feature_key
+            end
+        ) as core_features_28d
+    from events_known
+    left join core_features
+        on events_known.feature_key = core_features.feature_key
+    group by events_known.contract_id
+),
+
+newest_load as (
+    select max(_loaded_at) as last_loaded_at
+    from {{ source('product', 'usage_events') }}
+),
+
+final as (
+    select
+        renewals.contract_id,
+        renewals.account_id,
+        renewals.cutoff_date,
+        cast(coalesce(usage_windows.active_users_7d, 0) as {{ dbt.type_bigint() }})
+            as active_users_7d,
+        cast(coalesce(usage_windows.user_days_7d, 0) as {{ dbt.type_bigint() }}) as user_days_7d,
+        cast(coalesce(usage_windows.user_days_28d, 0) as {{ dbt.type_bigint() }})
+            as user_days_28d,
+        cast(coalesce(usage_windows.user_days_prior_28d, 0) as {{ dbt.type_bigint() }})
+            as user_days_prior_28d,
+        cast(coalesce(usage_windows.events_28d, 0) as {{ dbt.type_bigint() }}) as events_28d,
+        cast(coalesce(usage_windows.core_features_28d, 0) as {{ dbt.type_bigint() }})
+            as core_features_28d,
+        cast(newest_load.last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at
+    from renewals
+    left join usage_windows
+        on renewals.contract_id = usage_windows.contract_id
+    cross join newest_load
+)
+
+select * from final
