@@ -122,3 +122,12 @@
     {%- if relation is none -%}{{ return(none) }}{%- endif -%}
     {{ return(events_to_refresh('usage_date', relation=relation)) }}
 {%- endmacro %}
+
+{#- The newest load of raw events (a timestamp; none at parse time, before any load, and in a
+    unit test, whose graph has no sources): the watermark an incremental model that stores no
+    per-row load time keeps for the next run. -#}
+{% macro newest_event_load() -%}
+    {%- if not execute or 'sources' not in graph -%}{{ return(none) }}{%- endif -%}
+    {%- set result = run_query('select max(_loaded_at) from ' ~ raw_usage_events()) -%}
+    {{ return(result.columns[0].values()[0]) }}
+{%- endmacro %}

@@ -16,8 +16,8 @@
     rendered as a literal so the scan is pruned as in the event models. Rows are replaced by
     contract (delete+insert); a contract's stale row for an earlier cut-off is harmless, since
     int_renewal_features joins on (contract_id, cutoff_date). On Spark (no merge here) a
-    table. `last_loaded_at` is the newest raw load when the row was computed. A change to the
-    feature catalogue's `is_core` reaches past windows at the next --full-refresh (weekly). -#}
+    table. `last_loaded_at` is the newest raw load when the run compiled (newest_event_load).
+    A change to the feature catalogue's `is_core` reaches past windows at the next --full-refresh (weekly). -#}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     unique_key='contract_id',
@@ -25,23 +25,25 @@
     on_schema_change='append_new_columns',
 ) }}
 {%- set changed = events_to_refresh('cutoff_date') %}
+{#- The renewals a daily run recomputes (of int_renewal_cutoffs, aliased renewal_cutoffs). #}
+{%- set to_recompute -%}
+    renewal_cutoffs.cutoff_date >= cast('{{ changed[0] if changed else none }}' as date)
+    or not exists (
+        select 1 from {{ this }} as existing
+        where
+            existing.contract_id = renewal_cutoffs.contract_id
+            and existing.account_id = renewal_cutoffs.account_id
+            and existing.cutoff_date = renewal_cutoffs.cutoff_date
+    )
+{%- endset %}
 {%- set first_cutoff = none %}
 {%- if changed is not none %}
-    {%- set bound_query -%}
-        select min(cutoffs.cutoff_date)
-        from {{ ref('int_renewal_cutoffs') }} as cutoffs
-        where
-            cutoffs.cutoff_date >= cast('{{ changed[0] }}' as date)
-            or not exists (
-                select 1 from {{ this }} as existing
-                where
-                    existing.contract_id = cutoffs.contract_id
-                    and existing.account_id = cutoffs.account_id
-                    and existing.cutoff_date = cutoffs.cutoff_date
-            )
-    {%- endset -%}
-    {%- set first_cutoff = run_query(bound_query).columns[0].values()[0] %}
+    {%- set first_cutoff = run_query(
+        'select min(cutoff_date) from ' ~ ref('int_renewal_cutoffs')
+        ~ ' as renewal_cutoffs where ' ~ to_recompute
+    ).columns[0].values()[0] %}
 {%- endif %}
+{%- set newest_load = newest_event_load() %}
 {#- The events a run reads: all on a full build, else from 56 days before the first cut-off. #}
 {%- set events_since = '1 = 1' if changed is none else (
     'events.event_date > cast('
@@ -73,15 +75,7 @@ renewals as (
         ) as cutoff_ends_at
     from renewal_cutoffs
     {%- if changed is not none %}
-    where
-        cutoff_date >= cast('{{ changed[0] }}' as date)
-        or not exists (
-            select 1 from {{ this }} as existing
-            where
-                existing.contract_id = renewal_cutoffs.contract_id
-                and existing.account_id = renewal_cutoffs.account_id
-                and existing.cutoff_date = renewal_cutoffs.cutoff_date
-        )
+    where {{ to_recompute }}
     {%- endif %}
 ),
 
@@ -150,11 +144,6 @@ usage_windows as (
     group by events_known.contract_id
 ),
 
-newest_load as (
-    select max(_loaded_at) as last_loaded_at
-    from {{ source('product', 'usage_events') }}
-),
-
 final as (
     select
         renewals.contract_id,
@@ -170,11 +159,11 @@ final as (
         cast(coalesce(usage_windows.events_28d, 0) as {{ dbt.type_bigint() }}) as events_28d,
         cast(coalesce(usage_windows.core_features_28d, 0) as {{ dbt.type_bigint() }})
             as core_features_28d,
-        cast(newest_load.last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at
+        cast({{ "'" ~ newest_load ~ "'" if newest_load else 'null' }} as {{ dbt.type_timestamp() }})
+            as last_loaded_at
     from renewals
     left join usage_windows
         on renewals.contract_id = usage_windows.contract_id
-    cross join newest_load
 )
 
 select * from final
