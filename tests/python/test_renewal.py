@@ -12,7 +12,7 @@ from conftest import AS_OF
 
 from customer_outcomes.config import Settings
 from customer_outcomes.dbt import run_dbt
-from customer_outcomes.renewal_model import SIGNALS, run, time_split
+from customer_outcomes.renewal_model import SIGNALS, content_key, run, time_split
 from customer_outcomes.renewal_model import Settings as ModelSettings
 
 LABEL_COLUMNS = {"renewal_outcome", "is_closed", "renewed_label", "as_of_date", "is_in_horizon"}
@@ -161,3 +161,18 @@ def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
         where risk_band = 'high' and top_drivers like '%pts)%'"""
     ).fetchone()[0]
     assert drivers > 0
+
+
+def test_one_training_run_serves_the_three_models_whatever_the_row_order():
+    """The three renewal models fetch the features separately: the cache key depends on the
+    values only (not on row order or memory layout), and any changed value is a new key."""
+    frame = pd.DataFrame(
+        {"contract_id": ["c2", "c1", "c3"], "arr": [1.5, 2.0, None], "segment": ["a", "b", "a"]}
+    )
+    shuffled = frame.sample(frac=1, random_state=3).copy()
+    rebuilt = pd.DataFrame({c: list(frame[c]) for c in frame.columns})
+    assert content_key(frame) == content_key(shuffled) == content_key(rebuilt)
+    changed = frame.copy()
+    changed.loc[0, "arr"] = 1.6
+    assert content_key(changed) != content_key(frame)
+    assert content_key(frame.rename(columns={"arr": "acv"})) != content_key(frame)

@@ -3,8 +3,12 @@
     progress against where they should be by now),
     the latest renewal-intent answer of the last intent_valid_days (yes 100, not_sure 50,
     no 0) and CSAT % of the last survey_window_days. A missing component re-weights the others.
-    Only accounts with a contract in force on the snapshot date. -#}
+    Only accounts with a contract in force on the snapshot date.
+    Incremental like the goal snapshots (macros/incremental_snapshots.sql). -#}
+{{ config(**snapshot_incremental_config('snapshot_date')) }}
+{%- set scope = snapshot_scope() %}
 {%- set snapshot_date = 'account_snapshots.snapshot_date' %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 
 with
 
@@ -18,6 +22,7 @@ contracts as (
 
 value_realization as (
     select * from {{ ref('int_account_value_realization_snapshots') }}
+    where {{ snapshot_scope_predicate(scope, 'snapshot_date', 'account_id') }}
 ),
 
 intents as (
@@ -33,20 +38,27 @@ weights as (
 ),
 
 account_snapshots as (
-    select distinct
-        contracts.account_id,
-        snapshots.snapshot_date,
-        snapshots.week_start,
-        snapshots.is_current
-    from snapshots
-    inner join contracts
-        on
-            (snapshots.account_id is null or snapshots.account_id = contracts.account_id)
-            and snapshots.snapshot_date >= contracts.start_date
-            and (
-                contracts.coverage_end_date is null
-                or snapshots.snapshot_date <= contracts.coverage_end_date
-            )
+    {%- set parts = snapshot_scope_parts(
+        scope, 'snapshots.snapshot_date', 'contracts.account_id'
+    ) %}
+    {%- for part in parts %}
+        select distinct
+            contracts.account_id,
+            snapshots.snapshot_date,
+            snapshots.week_start,
+            snapshots.is_current
+        from snapshots
+        inner join contracts
+            on
+                (snapshots.account_id is null or snapshots.account_id = contracts.account_id)
+                and snapshots.snapshot_date >= contracts.start_date
+                and (
+                    contracts.coverage_end_date is null
+                    or snapshots.snapshot_date <= contracts.coverage_end_date
+                )
+        where {{ part }}
+        {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 intents_ranked as (

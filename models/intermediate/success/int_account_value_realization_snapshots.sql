@@ -2,11 +2,16 @@
     goals (abandoned goals left out; the weighted sums are exact decimals, so parallel
     aggregation cannot change their last bits between runs), and the weight-averaged pace (progress against where the
     goals should be by now), which the customer view uses. Level: unknown when no goal has a measurement (never
-    scored as 0), full >= value_full_min, none < value_none_below, else partial. -#}
+    scored as 0), full >= value_full_min, none < value_none_below, else partial.
+    Incremental like the goal snapshots (macros/incremental_snapshots.sql). -#}
+{{ config(**snapshot_incremental_config('snapshot_date')) }}
+{%- set scope = snapshot_scope() %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 goal_snapshots as (
     select * from {{ ref('int_goal_attainment_snapshots') }}
+    where {{ snapshot_scope_predicate(scope, 'snapshot_date', 'account_id') }}
 ),
 
 aggregated as (

@@ -7,8 +7,13 @@
     pace_pct = 100 * progress / expected progress, capped at 100 (expected progress below
     goal_pace_min_expected counts as that much, so a goal a week old is not judged on a week):
     how far along the goal is against where it should be by now. Past the target date it
-    equals attainment_pct. -#}
+    equals attainment_pct.
+    Incremental: a run recomputes the new snapshot dates and the goals of accounts whose
+    inputs changed (macros/incremental_snapshots.sql). -#}
+{{ config(**snapshot_incremental_config('snapshot_date')) }}
+{%- set scope = snapshot_scope() %}
 {%- set baseline_date = 'goal_snapshots.baseline_date' %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 
 with
 
@@ -25,22 +30,26 @@ snapshots as (
 ),
 
 goal_snapshots as (
-    select
-        goals.goal_id,
-        goals.account_id,
-        goals.baseline_value,
-        goals.target_value,
-        goals.baseline_date,
-        goals.target_date,
-        goals.goal_weight,
-        goals.goal_status,
-        snapshots.snapshot_date,
-        snapshots.is_current
-    from goals
-    inner join snapshots
-        on
-            cast(goals.created_at as date) <= snapshots.snapshot_date
-            and (snapshots.account_id is null or goals.account_id = snapshots.account_id)
+    {%- for part in snapshot_scope_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
+        select
+            goals.goal_id,
+            goals.account_id,
+            goals.baseline_value,
+            goals.target_value,
+            goals.baseline_date,
+            goals.target_date,
+            goals.goal_weight,
+            goals.goal_status,
+            snapshots.snapshot_date,
+            snapshots.is_current
+        from goals
+        inner join snapshots
+            on
+                cast(goals.created_at as date) <= snapshots.snapshot_date
+                and (snapshots.account_id is null or goals.account_id = snapshots.account_id)
+        where {{ part }}
+        {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 measurements_ranked as (

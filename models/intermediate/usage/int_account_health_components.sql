@@ -4,19 +4,28 @@
     frequency active days per weekly active user / frequency_target_days (0 without users)
     trend     user-days of the last 4 weeks / the 4 before, capped at 1 (null before 8 weeks)
     sentiment mean of (NPS + 100) / 2 and CSAT % over the last survey_window_days (null
-              without responses) -#}
+              without responses)
+    Incremental (macros/incremental_snapshots.sql): a run recomputes the weeks from the
+    earliest one with newly loaded events or newly complete, and every week of accounts whose
+    inputs changed; it reads the 7 weeks before those for the trailing windows. -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week', reads_events=true)) }}
+{%- set scope = snapshot_scope('week', reads_events=true) %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 account_weeks as (
     select * from {{ ref('int_account_weeks_in_force') }}
+    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
 ),
 
 weekly_usage as (
     select * from {{ ref('int_usage_events_aggregated_to_account_weeks') }}
+    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
 ),
 
 adoption as (
     select * from {{ ref('fct_feature_adoption_weekly') }}
+    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
 ),
 
 features as (
@@ -171,7 +180,11 @@ components as (
         on
             usage_windows.account_id = sentiment.account_id
             and usage_windows.week_start = sentiment.week_start
-    where usage_windows.is_in_force
+    where
+        usage_windows.is_in_force
+        and {{ snapshot_scope_predicate(
+            scope, 'usage_windows.week_start', 'usage_windows.account_id'
+        ) }}
 ),
 
 final as (

@@ -1,13 +1,19 @@
 {#- Weekly history of the success gap: vendor view (health that week) against the customer's
-    view as of the week's end, for every account-week with a contract in force. -#}
+    view as of the week's end, for every account-week with a contract in force.
+    Incremental like its inputs (macros/incremental_snapshots.sql). -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week', reads_events=true)) }}
+{%- set scope = snapshot_scope('week', reads_events=true) %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 health as (
     select * from {{ ref('fct_account_health') }}
+    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id') }}
 ),
 
 customer_view as (
     select * from {{ ref('int_account_customer_view_snapshots') }}
+    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id') }}
 ),
 
 joined as (

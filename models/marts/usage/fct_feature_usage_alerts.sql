@@ -1,7 +1,13 @@
 {#- "Feature use fell off": a row when an account's weekly events on a feature fall below
     (1 - feature_drop_threshold) x its trailing 4-week average, for complete weeks and only when
     that average is at least feature_alert_min_weekly_events (noise guard). Weeks without use
-    count as 0 from the account's first use of the feature on. -#}
+    count as 0 from the account's first use of the feature on.
+    Incremental (macros/incremental_snapshots.sql): a run recomputes the weeks from the
+    earliest one with newly loaded events or newly complete (reading the 4 weeks before for
+    the average); the feature catalogue, seeds and vars changing recomputes all. -#}
+{{ config(**snapshot_incremental_config('week_start', none, grain='week', reads_events=true)) }}
+{%- set scope = snapshot_scope('week', reads_events=true) %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 adoption as (
@@ -29,7 +35,9 @@ feature_weeks as (
     from first_use
     inner join weeks
         on first_use.first_week <= weeks.week_start
-    where weeks.is_complete_week
+    where
+        weeks.is_complete_week
+        and {{ snapshot_scope_predicate(scope, 'weeks.week_start', days_before=28) }}
 ),
 
 weekly_events as (
@@ -72,7 +80,8 @@ final as (
         cast(1 - feature_events / trailing_4w_avg_events as {{ type_double() }}) as drop_ratio
     from trailing_averages
     where
-        trailing_weeks = 4
+        {{ snapshot_scope_predicate(scope, 'week_start') }}
+        and trailing_weeks = 4
         and trailing_4w_avg_events >= {{ var('feature_alert_min_weekly_events') }}
         and feature_events < (1 - {{ var('feature_drop_threshold') }}) * trailing_4w_avg_events
 )

@@ -1,0 +1,260 @@
+{#- Incremental snapshot models: the goal, value-realization, customer-view and health
+    snapshots and the feature-use alerts (account or goal x snapshot date or week, rebuilt
+    whole they cost as much as the event history at scale).
+
+    Every row of these models depends only on its own account's inputs, on global inputs (the
+    feature catalogue, seeds, vars), on the snapshot calendar (as_of_date) and, for the health
+    and alert models, on events. So a run recomputes, and replaces:
+      - every row dated on or after `since`: the earlier of the previous build's as_of_date and
+        this one's (new week ends, the new current snapshot, and the old current one, which is
+        deleted unless it is a week end); for models that read events also the earliest event
+        date that received events loaded since the previous build, less usage_lookback_days;
+        weekly models from the start of that week;
+      - every row of an account whose inputs changed since the previous build
+        (int_account_input_changes: a fingerprint of the account's contracts as evaluated
+        today, goals, measurements, surveys, intents and renewal cut-off dates), whatever its
+        date: a corrected goal, a late measurement, a contract that churned when its grace
+        period passed, a backdated survey;
+      - everything when a global input changed (catalogue, seeds, the vars these models read),
+        when the previous build left no state, or on --full-refresh.
+    The previous build's as_of_date, newest event load and start time are kept per model in
+    intermediate._snapshot_build_state, written by a post-hook in the model's transaction.
+    The rows in scope are deleted by a pre-hook and inserted again (append), so rows that no
+    longer exist (a past current snapshot) go too. On Spark (no delete without Delta here) the
+    models are tables. -#}
+
+{% macro snapshot_state_relation() -%}
+    {{ return(api.Relation.create(
+        database=this.database,
+        schema=generate_schema_name('intermediate', none) | trim,
+        identifier='_snapshot_build_state',
+    )) }}
+{%- endmacro %}
+
+{#- none = recompute everything; else {'since': date, 'built_at': timestamp}. -#}
+{% macro snapshot_scope(grain='day', reads_events=false) -%}
+    {%- if not execute or this is none or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set state_relation = snapshot_state_relation() -%}
+    {%- if adapter.get_relation(
+        database=state_relation.database,
+        schema=state_relation.schema,
+        identifier=state_relation.identifier,
+    ) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = run_query(
+        'select as_of_date, events_loaded_at, built_at from ' ~ state_relation
+        ~ " where model_name = '" ~ this.identifier ~ "'"
+    ) -%}
+    {%- if state.rows | length != 1 -%}{{ return(none) }}{%- endif -%}
+    {%- set previous_as_of = state.rows[0][0] -%}
+    {%- set events_loaded_at = state.rows[0][1] -%}
+    {%- set built_at = state.rows[0][2] -%}
+    {%- set global_changes = run_query(
+        'select count(*) from ' ~ ref('int_account_input_changes')
+        ~ " where account_id = '" ~ global_inputs_key() ~ "'"
+        ~ " and changed_at > cast('" ~ built_at ~ "' as " ~ dbt.type_timestamp() ~ ")"
+    ).columns[0].values()[0] -%}
+    {%- if global_changes > 0 -%}{{ return(none) }}{%- endif -%}
+    {%- set timedelta = modules.datetime.timedelta -%}
+    {%- set as_of = run_query('select ' ~ as_of_date()).columns[0].values()[0] -%}
+    {%- set since = [previous_as_of, as_of] | min -%}
+    {%- if reads_events -%}
+        {%- if events_loaded_at is none -%}{{ return(none) }}{%- endif -%}
+        {%- set since = since - timedelta(days=var('usage_lookback_days')) -%}
+        {%- set first_changed = run_query(
+            'select min(cast(occurred_at as date)) from ' ~ raw_usage_events()
+            ~ " where _loaded_at > cast('" ~ events_loaded_at ~ "' as "
+            ~ dbt.type_timestamp() ~ ")"
+        ).columns[0].values()[0] -%}
+        {%- if first_changed is not none -%}
+            {%- set first_changed = first_changed.date()
+                if first_changed.hour is defined else first_changed -%}
+            {%- set since = [since, first_changed] | min -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if grain == 'week' -%}
+        {%- set since = since - timedelta(days=since.weekday()) -%}
+    {%- endif -%}
+    {{ return({'since': since, 'built_at': built_at}) }}
+{%- endmacro %}
+
+{#- The rows in scope: dated on or after `since` (less days_before, for inputs that trailing
+    windows read), or of an account whose inputs changed; true when everything is. -#}
+{% macro snapshot_scope_predicate(scope, date_expression, account_expression=none, days_before=0) -%}
+    {%- if scope is none -%}
+        1 = 1
+    {%- else -%}
+        ({{ date_expression }} >= cast(
+            '{{ scope.since - modules.datetime.timedelta(days=days_before) }}' as date
+        )
+        {%- if account_expression %}
+            or {{ account_expression }} in (
+                select changes.account_id
+                from {{ ref('int_account_input_changes') }} as changes
+                where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
+            )
+        {%- endif %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The same rows as snapshot_scope_predicate, as disjoint parts: rows dated on or after
+    `since`, and older rows of changed accounts. A model that joins its date spine to an
+    account-level table runs the join once per part (union all), so each part's filter reaches
+    its own table before the join instead of being tested on every joined pair. -#}
+{% macro snapshot_scope_parts(scope, date_expression, account_expression) -%}
+    {%- if scope is none -%}{{ return(['1 = 1']) }}{%- endif -%}
+    {%- set since = "cast('" ~ scope.since ~ "' as date)" -%}
+    {%- set changed_accounts -%}
+        {{ account_expression }} in (
+            select changes.account_id
+            from {{ ref('int_account_input_changes') }} as changes
+            where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
+        )
+    {%- endset -%}
+    {{ return([
+        date_expression ~ ' >= ' ~ since,
+        date_expression ~ ' < ' ~ since ~ ' and ' ~ changed_accounts,
+    ]) }}
+{%- endmacro %}
+
+{#- Pre-hook: delete the rows the run recomputes (nothing on a first build or full refresh). -#}
+{% macro snapshot_scope_delete(date_column, account_column, grain, reads_events) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set scope = snapshot_scope(grain, reads_events) -%}
+        delete from {{ this }}
+        where {{ snapshot_scope_predicate(scope, date_column, account_column) }}
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on-run-start: the state table (once, before models run in parallel). -#}
+{% macro snapshot_state_create() -%}
+    {%- if target.type == 'spark' -%}
+        select 1 as no_state_on_spark
+    {%- else -%}
+        {%- set relation = api.Relation.create(
+            database=target.database,
+            schema=generate_schema_name('intermediate', none) | trim,
+            identifier='_snapshot_build_state',
+        ) -%}
+        create schema if not exists {{ adapter.quote(relation.schema) }};
+        create table if not exists {{ relation }} (
+            model_name {{ dbt.type_string() }},
+            as_of_date date,
+            events_loaded_at {{ dbt.type_timestamp() }},
+            built_at {{ dbt.type_timestamp() }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hooks: record this build's as_of_date, newest event load and start time. -#}
+
+{% macro snapshot_state_forget() -%}
+    delete from {{ snapshot_state_relation() }} where model_name = '{{ this.identifier }}'
+{%- endmacro %}
+
+{% macro snapshot_state_record() -%}
+    {%- set newest_load = newest_event_load() -%}
+    insert into {{ snapshot_state_relation() }} (model_name, as_of_date, events_loaded_at, built_at)
+    values (
+        '{{ this.identifier }}',
+        {{ as_of_date() }},
+        {{ "cast('" ~ newest_load ~ "' as " ~ dbt.type_timestamp() ~ ")" if newest_load is not none else 'null' }},
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+    )
+{%- endmacro %}
+
+{#- The config of a snapshot model. `date_column`/`account_column` name its snapshot date (or
+    week start) and account; account_column none for a model with no account-level inputs
+    other than events (the feature-use alerts). -#}
+{% macro snapshot_incremental_config(date_column, account_column='account_id', grain='day', reads_events=false) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- endif -%}
+    {%- set delete_call = "snapshot_scope_delete('" ~ date_column ~ "', "
+        ~ ("'" ~ account_column ~ "'" if account_column else 'none') ~ ", '" ~ grain ~ "', "
+        ~ (reads_events | string | lower) ~ ")" -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'append_new_columns',
+        'pre_hook': ['{{ ' ~ delete_call ~ ' }}'],
+        'post_hook': [
+            '{{ snapshot_state_forget() }}',
+            '{{ snapshot_state_record() }}',
+        ],
+    }) }}
+{%- endmacro %}
+
+{#- The key of the global inputs' row in int_account_input_changes. -#}
+{% macro global_inputs_key() -%}
+    {{ return('(global inputs)') }}
+{%- endmacro %}
+
+{#- The columns of `relation` as `alias.column` (read from the warehouse when the model
+    runs, so a column added later counts too; none at parse time). -#}
+{% macro relation_columns(alias, relation) -%}
+    {%- set columns = [] -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}
+            {%- do columns.append(alias ~ '.' ~ adapter.quote(column.name)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(columns or ["''"]) }}
+{%- endmacro %}
+
+{#- A digest of a row's values (a list of expressions), and the fingerprint of a group of
+    digests, independent of row order. DuckDB: its 64-bit hash() of the values, summed as a
+    128-bit integer (several times faster than md5 over text). Elsewhere: md5 of the values as
+    text, and md5 of the sorted digests. -#}
+{% macro row_digest(expressions) -%}
+    {{ return(adapter.dispatch('row_digest', 'customer_outcomes')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__row_digest(expressions) -%}
+    {%- set parts = [] -%}
+    {%- for expression in expressions -%}
+        {%- do parts.append(
+            'coalesce(cast(' ~ expression ~ ' as ' ~ dbt.type_string() ~ "), '(null)')"
+        ) -%}
+        {%- if not loop.last -%}{%- do parts.append("'|'") -%}{%- endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+{% macro duckdb__row_digest(expressions) -%}
+    hash({{ expressions | join(', ') }})
+{%- endmacro %}
+
+{% macro fingerprint_agg(digest) -%}
+    {{ return(adapter.dispatch('fingerprint_agg', 'customer_outcomes')(digest)) }}
+{%- endmacro %}
+
+{% macro default__fingerprint_agg(digest) -%}
+    {{ dbt.hash('string_agg(' ~ digest ~ ", ',' order by " ~ digest ~ ')') }}
+{%- endmacro %}
+
+{% macro duckdb__fingerprint_agg(digest) -%}
+    cast(sum(cast({{ digest }} as hugeint)) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro spark__fingerprint_agg(digest) -%}
+    {{ dbt.hash("concat_ws(',', array_sort(collect_list(" ~ digest ~ ')))') }}
+{%- endmacro %}
+
+{#- The vars the snapshot models read (directly or through macros): a change to one of them
+    recomputes every row (the global row of int_account_input_changes). A test checks that
+    every var those models and their macros read is listed. -#}
+{% macro snapshot_input_vars() -%}
+    {{ return([
+        'goal_on_track_tolerance', 'goal_pace_min_expected',
+        'value_full_min', 'value_none_below',
+        'intent_valid_days', 'survey_window_days',
+        'feature_drop_threshold', 'feature_alert_min_weekly_events',
+        'frequency_target_days', 'health_green_min', 'health_red_below',
+        'grace_period_days', 'renewal_cutoff_days', 'renewal_horizon_days',
+        'customer_view_low_below', 'vendor_view_high_min', 'vendor_view_low_below',
+    ]) }}
+{%- endmacro %}
