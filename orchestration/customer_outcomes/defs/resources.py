@@ -35,6 +35,9 @@ def manifest_path() -> Path:
     manifest = DBT_PROJECT.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source():
         env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+        # The runs copy this parse's partial_parse.msgpack; dbt reuses it only when the
+        # profile renders the same, so parse with the warehouse path the runs will use.
+        env["OUTCOMES_WAREHOUSE"] = str(Settings.from_env().warehouse.resolve())
         subprocess.run(
             [
                 dbt_executable(),
