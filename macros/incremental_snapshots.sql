@@ -25,7 +25,7 @@
 
 {% macro snapshot_state_relation() -%}
     {{ return(api.Relation.create(
-        database=this.database,
+        database=target.database,
         schema=generate_schema_name('intermediate', none) | trim,
         identifier='_snapshot_build_state',
     )) }}
@@ -89,11 +89,7 @@
             '{{ scope.since - modules.datetime.timedelta(days=days_before) }}' as date
         )
         {%- if account_expression %}
-            or {{ account_expression }} in (
-                select changes.account_id
-                from {{ ref('int_account_input_changes') }} as changes
-                where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
-            )
+            or {{ changed_accounts(scope, account_expression) }}
         {%- endif %})
     {%- endif -%}
 {%- endmacro %}
@@ -105,17 +101,24 @@
 {% macro snapshot_scope_parts(scope, date_expression, account_expression) -%}
     {%- if scope is none -%}{{ return(['1 = 1']) }}{%- endif -%}
     {%- set since = "cast('" ~ scope.since ~ "' as date)" -%}
-    {%- set changed_accounts -%}
-        {{ account_expression }} in (
-            select changes.account_id
-            from {{ ref('int_account_input_changes') }} as changes
-            where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
-        )
-    {%- endset -%}
     {{ return([
         date_expression ~ ' >= ' ~ since,
-        date_expression ~ ' < ' ~ since ~ ' and ' ~ changed_accounts,
+        date_expression ~ ' < ' ~ since ~ ' and ' ~ changed_accounts(scope, account_expression),
     ]) }}
+{%- endmacro %}
+
+{#- The accounts whose inputs changed after the model's previous build. -#}
+{% macro changed_accounts(scope, account_expression) -%}
+    {{ account_expression }} in (
+        select changes.account_id
+        from {{ ref('int_account_input_changes') }} as changes
+        where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
+    )
+{%- endmacro %}
+
+{#- This run's start as a timestamp literal: the build time the state and the changes keep. -#}
+{% macro run_started_literal() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 {#- Pre-hook: delete the rows the run recomputes (nothing on a first build or full refresh). -#}
@@ -134,11 +137,7 @@
     {%- if target.type == 'spark' -%}
         select 1 as no_state_on_spark
     {%- else -%}
-        {%- set relation = api.Relation.create(
-            database=target.database,
-            schema=generate_schema_name('intermediate', none) | trim,
-            identifier='_snapshot_build_state',
-        ) -%}
+        {%- set relation = snapshot_state_relation() -%}
         create schema if not exists {{ adapter.quote(relation.schema) }};
         create table if not exists {{ relation }} (
             model_name {{ dbt.type_string() }},
@@ -162,7 +161,7 @@
         '{{ this.identifier }}',
         {{ as_of_date() }},
         {{ "cast('" ~ newest_load ~ "' as " ~ dbt.type_timestamp() ~ ")" if newest_load is not none else 'null' }},
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+        {{ run_started_literal() }}
     )
 {%- endmacro %}
 

@@ -178,9 +178,7 @@ final as (
     select
         account_id,
         inputs_fingerprint,
-        cast(
-            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}
-        ) as changed_at
+        {{ run_started_literal() }} as changed_at
     from changed
 )
 
