@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import PROJECT_DIR, Settings
+
+# The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
+# by environment because a changed --vars value makes dbt parse the whole project again.
+AS_OF_ENV = "OUTCOMES_AS_OF_DATE"
+
+
+@contextmanager
+def as_of_env(as_of: str | None) -> Iterator[None]:
+    """Set (or, for None, leave as it is) the as_of date for dbt runs started inside."""
+    previous = os.environ.get(AS_OF_ENV)
+    if as_of:
+        os.environ[AS_OF_ENV] = as_of
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(AS_OF_ENV, None)
+        else:
+            os.environ[AS_OF_ENV] = previous
 
 
 def dbt_executable() -> str:
@@ -44,12 +63,13 @@ def run_dbt(
         "--profiles-dir",
         str(PROJECT_DIR),
     ]
+    env = dbt_env(settings)
     if as_of:
-        cmd += ["--vars", json.dumps({"as_of_date": as_of})]
+        env[AS_OF_ENV] = as_of
     proc = subprocess.Popen(
         cmd,
         cwd=PROJECT_DIR,
-        env=dbt_env(settings),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,6 +1,5 @@
 """Assets: landing tables (ingest + contract checks), the dbt project, the serve database."""
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ..contract import TABLES
+from ..dbt import as_of_env
 from ..load import describe, load_landing
 from .resources import OutcomesSettings, manifest_path
 
@@ -98,15 +98,19 @@ def dbt_models(
     outcomes: OutcomesSettings,
     config: DbtBuildConfig,
 ):
-    """`dbt build`: every model, test (as asset checks), unit test and the renewal model."""
+    """`dbt build`: every model, data test (as asset checks) and the renewal model."""
     settings = outcomes.settings()
     os.environ["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
-    if outcomes.as_of:
-        args += ["--vars", json.dumps({"as_of_date": outcomes.as_of})]
-    yield from dbt.cli(args, context=context).stream()
+    # Production runs skip the unit tests: their inputs are fixed, so they run in CI
+    # (`make test`) and in `outcomes build`, not again on every scheduled build.
+    args += ["--exclude-resource-type", "unit_test"]
+    # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
+    # the whole project again (macros/as_of_date.sql). Restored after the run.
+    with as_of_env(outcomes.as_of or None):
+        yield from dbt.cli(args, context=context).stream()
 
 
 def _mart_keys() -> list[AssetKey]:
