@@ -72,6 +72,7 @@
         'materialized': 'incremental',
         'unique_key': period_column,
         'on_schema_change': 'append_new_columns',
+        'meta': {'rebuilt_rows': {'period': period_column}},
     } -%}
     {%- if target.type == 'spark' -%}
         {%- do config.update({
@@ -105,20 +106,8 @@
     any run with the var event_tests_scope set to 'all'. Late events older than the window
     are still covered: their dates are in the list, because the list is made from the loads. -#}
 {% macro event_test_dates() -%}
-    {%- if not execute or flags.FULL_REFRESH or flags.WHICH != 'build'
-        or var('event_tests_scope') == 'all' -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- if var('event_tests_scope') != 'changed' -%}
-        {{ exceptions.raise_compiler_error(
-            "var event_tests_scope must be 'changed' or 'all', not '"
-            ~ var('event_tests_scope') ~ "'"
-        ) }}
-    {%- endif -%}
-    {%- set node = graph.nodes.get('model.customer_outcomes.fct_account_usage_daily') -%}
-    {%- set relation = adapter.get_relation(
-        database=node.database, schema=node.schema, identifier=node.alias
-    ) if node else none -%}
+    {%- if test_every_row() -%}{{ return(none) }}{%- endif -%}
+    {%- set relation = graph_model_relation('fct_account_usage_daily') -%}
     {%- if relation is none -%}{{ return(none) }}{%- endif -%}
     {{ return(events_to_refresh('usage_date', relation=relation)) }}
 {%- endmacro %}

@@ -81,7 +81,9 @@
 
 {#- The rows in scope: dated on or after `since` (less days_before, for inputs that trailing
     windows read), or of an account whose inputs changed; true when everything is. -#}
-{% macro snapshot_scope_predicate(scope, date_expression, account_expression=none, days_before=0) -%}
+{% macro snapshot_scope_predicate(
+    scope, date_expression, account_expression=none, days_before=0, changes=none
+) -%}
     {%- if scope is none -%}
         1 = 1
     {%- else -%}
@@ -89,7 +91,7 @@
             '{{ scope.since - modules.datetime.timedelta(days=days_before) }}' as date
         )
         {%- if account_expression %}
-            or {{ changed_accounts(scope, account_expression) }}
+            or {{ changed_accounts(scope, account_expression, changes) }}
         {%- endif %})
     {%- endif -%}
 {%- endmacro %}
@@ -107,11 +109,12 @@
     ]) }}
 {%- endmacro %}
 
-{#- The accounts whose inputs changed after the model's previous build. -#}
-{% macro changed_accounts(scope, account_expression) -%}
+{#- The accounts whose inputs changed after the model's previous build (`changes`: the
+    relation of int_account_input_changes, for callers that cannot ref it). -#}
+{% macro changed_accounts(scope, account_expression, changes=none) -%}
     {{ account_expression }} in (
         select changes.account_id
-        from {{ ref('int_account_input_changes') }} as changes
+        from {{ changes or ref('int_account_input_changes') }} as changes
         where changes.changed_at > cast('{{ scope.built_at }}' as {{ dbt.type_timestamp() }})
     )
 {%- endmacro %}
@@ -144,25 +147,39 @@
             as_of_date date,
             events_loaded_at {{ dbt.type_timestamp() }},
             built_at {{ dbt.type_timestamp() }}
-        )
+        );
+        {#- Added later; a state table from an earlier version gains them. -#}
+        alter table {{ relation }} add column if not exists scope_since date;
+        alter table {{ relation }} add column if not exists
+        scope_changed_after {{ dbt.type_timestamp() }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hooks: record this build's as_of_date, newest event load and start time. -#}
+{#- Post-hooks: record this build's as_of_date, newest event load and start time, and the
+    scope it recomputed (since, and the changed-accounts bound; null when everything), which
+    the model's scoped data tests read (rebuilt_rows_predicate). Recorded before the previous
+    row is dropped, since the scope is worked out from it. -#}
 
-{% macro snapshot_state_forget() -%}
-    delete from {{ snapshot_state_relation() }} where model_name = '{{ this.identifier }}'
-{%- endmacro %}
-
-{% macro snapshot_state_record() -%}
+{% macro snapshot_state_record(grain, reads_events) -%}
+    {%- set scope = snapshot_scope(grain, reads_events) -%}
     {%- set newest_load = newest_event_load() -%}
-    insert into {{ snapshot_state_relation() }} (model_name, as_of_date, events_loaded_at, built_at)
+    {%- set timestamp = dbt.type_timestamp() -%}
+    insert into {{ snapshot_state_relation() }} (
+        model_name, as_of_date, events_loaded_at, built_at, scope_since, scope_changed_after
+    )
     values (
         '{{ this.identifier }}',
         {{ as_of_date() }},
-        {{ "cast('" ~ newest_load ~ "' as " ~ dbt.type_timestamp() ~ ")" if newest_load is not none else 'null' }},
-        {{ run_started_literal() }}
+        {{ "cast('" ~ newest_load ~ "' as " ~ timestamp ~ ")" if newest_load is not none else 'null' }},
+        {{ run_started_literal() }},
+        {{ "cast('" ~ scope.since ~ "' as date)" if scope else 'null' }},
+        {{ "cast('" ~ scope.built_at ~ "' as " ~ timestamp ~ ")" if scope else 'null' }}
     )
+{%- endmacro %}
+
+{% macro snapshot_state_forget_previous() -%}
+    delete from {{ snapshot_state_relation() }}
+    where model_name = '{{ this.identifier }}' and built_at <> {{ run_started_literal() }}
 {%- endmacro %}
 
 {#- The config of a snapshot model. `date_column`/`account_column` name its snapshot date (or
@@ -181,9 +198,10 @@
         'on_schema_change': 'append_new_columns',
         'pre_hook': ['{{ ' ~ delete_call ~ ' }}'],
         'post_hook': [
-            '{{ snapshot_state_forget() }}',
-            '{{ snapshot_state_record() }}',
+            "{{ snapshot_state_record('" ~ grain ~ "', " ~ (reads_events | string | lower) ~ ') }}',
+            '{{ snapshot_state_forget_previous() }}',
         ],
+        'meta': {'rebuilt_rows': {'date': date_column, 'account': account_column}},
     }) }}
 {%- endmacro %}
 

@@ -29,6 +29,7 @@ MODELS = {
     "int_goal_attainment_snapshots": "intermediate",
     "int_account_value_realization_snapshots": "intermediate",
     "int_account_customer_view_snapshots": "intermediate",
+    "int_account_weeks_in_force": "intermediate",
     "int_account_health_components": "intermediate",
     "fct_feature_usage_alerts": "marts",
     "fct_account_health": "marts",
@@ -198,3 +199,113 @@ def test_every_var_the_snapshot_models_read_is_fingerprinted():
         re.S,
     )
     assert read - {"usage_lookback_days"} <= set(re.findall(r"'(\w+)'", listed.group(1)))
+
+
+def _test_sql(model: str) -> str:
+    """The compiled uniqueness test of `model` in the last run."""
+    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    prefix = f"test.customer_outcomes.unique_combination_of_columns_{model}_"
+    return next(r["compiled_code"] for r in results["results"] if r["unique_id"].startswith(prefix))
+
+
+def _duplicate_one(settings, table: str, where: str) -> tuple:
+    """Insert a copy of one row of `table` matching `where`; returns that row."""
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        row = con.execute(f"select * from {table} where {where} order by all limit 1").fetchone()
+        assert row is not None, f"no row of {table} where {where}"
+        con.execute(f"insert into {table} select * from {table} where {where} order by all limit 1")
+        return row
+    finally:
+        con.close()
+
+
+def _undo_duplicates(settings, table: str, key: list[str]) -> None:
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute(f"create temp table kept as select distinct * from {table}")
+        con.execute(f"delete from {table}")
+        con.execute(f"insert into {table} select * from kept")
+        dupes = con.execute(
+            f"select count(*) from (select {', '.join(key)} from {table} "
+            f"group by all having count(*) > 1)"
+        ).fetchone()[0]
+        assert dupes == 0
+    finally:
+        con.close()
+
+
+def test_an_incremental_build_tests_the_rows_it_rewrote(history):
+    """The uniqueness tests of the incremental models check, in an incremental `dbt build`,
+    the rows that build rewrote (where: __rebuilt_rows__), and everything under `dbt test`."""
+    settings, *_ = history
+    first = SPEC.end_date - timedelta(days=14)
+    _build(settings, first, "--full-refresh")
+    # Late events for one old day (new ids), so the event model rewrites that day's week.
+    late_day = date(2026, 1, 14)
+    late = []
+    for path in sorted((settings.landing / "usage_events").glob("*.csv")):
+        with path.open() as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames
+            late += [r for r in reader if r["occurred_at"][:10] == late_day.isoformat()][:20]
+    assert late
+    for r in late:
+        r["event_id"] = "late-" + r["event_id"]
+    _write(settings.landing / "usage_events" / "usage_events_late_jan.csv", fields, late)
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+
+    variables = json.dumps({"as_of_date": SPEC.end_date.isoformat()})
+    goals, weeks = "int_goal_attainment_snapshots", "int_usage_events_aggregated_to_account_weeks"
+    build = ["build", "-s", f"+{goals}", f"+{weeks}", "--indirect-selection", "cautious"]
+    build += ["--exclude-resource-type", "unit_test"]
+    assert run_dbt(settings, [*build, "--vars", variables], echo=False) == 0
+    goal_test, weeks_test = _test_sql(goals), _test_sql(weeks)
+    assert f"snapshot_date >= cast(\n            '{first}' as date" in goal_test
+    assert "changes.changed_at > cast(" in goal_test
+    late_week = late_day - timedelta(days=late_day.weekday())
+    assert f"week_start >= cast('{late_week}' as date)" in weeks_test
+    assert f"cast('{late_week}' as date)\n" in weeks_test.split("week_start in (")[1]
+
+    def scoped_test(model):  # the model's tests as an incremental build runs them
+        args = ["build", "-s", model, "--resource-type", "test", "--vars", variables]
+        return run_dbt(settings, args, echo=False)
+
+    def whole_test(model):
+        return run_dbt(settings, ["test", "-s", model, "--vars", variables], echo=False)
+
+    # A duplicate among rows the build did not touch: that build's tests pass (an earlier
+    # build checked those rows), `dbt test` finds it.
+    untouched_goal = (
+        f"snapshot_date < '{first}' and account_id not in ("
+        " select account_id from intermediate.int_account_input_changes where changed_at > ("
+        "  select scope_changed_after from intermediate._snapshot_build_state"
+        f"  where model_name = '{goals}'))"
+    )
+    for model, table, where, key in (
+        (goals, f"intermediate.{goals}", untouched_goal, ["goal_id", "snapshot_date"]),
+        (weeks, f"intermediate.{weeks}", "week_start < '2025-12-01'", ["account_id", "week_start"]),
+    ):
+        _duplicate_one(settings, table, where)
+        assert scoped_test(model) == 0, model
+        assert whole_test(model) != 0, model
+        _undo_duplicates(settings, table, key)
+    # A duplicate among the rows the build rewrote fails the build's own tests.
+    for model, table, where, key in (
+        (
+            goals,
+            f"intermediate.{goals}",
+            f"snapshot_date = '{SPEC.end_date}'",
+            ["goal_id", "snapshot_date"],
+        ),
+        (
+            weeks,
+            f"intermediate.{weeks}",
+            f"week_start = '{late_week}'",
+            ["account_id", "week_start"],
+        ),
+    ):
+        _duplicate_one(settings, table, where)
+        assert scoped_test(model) != 0, model
+        _undo_duplicates(settings, table, key)
+    assert scoped_test(goals) == 0 and scoped_test(weeks) == 0
