@@ -189,6 +189,9 @@ def _drivers(pipe: Pipeline, rows: pd.DataFrame, reference: pd.DataFrame) -> lis
         swapped = x.copy()
         swapped[col] = typical
         impacts[col] = base - pipe.predict_proba(swapped)[:, 1]
+    # Column values as lists: reading them row by row through .iloc took 60 % of this
+    # function at 12 K pending renewals.
+    values = {col: x[col].tolist() for col in NUMERIC + CATEGORICAL}
     out = []
     for i in range(len(x)):
         ranked = sorted(impacts, key=lambda c: (impacts[c][i], c))
@@ -196,7 +199,7 @@ def _drivers(pipe: Pipeline, rows: pd.DataFrame, reference: pd.DataFrame) -> lis
         for col in ranked[:3]:
             if impacts[col][i] >= -0.005:
                 break
-            value = x.iloc[i][col]
+            value = values[col][i]
             shown = "unknown" if value is None or value != value else value
             if isinstance(shown, float):
                 shown = f"{shown:.0f}" if abs(shown) >= 10 or shown.is_integer() else f"{shown:.2f}"
