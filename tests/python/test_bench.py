@@ -115,3 +115,22 @@ def test_slowest_nodes_ranks_every_kind_of_node(tmp_path):
     ]
     (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
     assert slowest_nodes(tmp_path, 2) == [("unique_b", 10.0), ("fct_a", 2.0)]
+
+
+@pytest.mark.bench
+def test_the_benchmark_runs_end_to_end_at_a_small_scale(tmp_path):
+    """Every stage of `outcomes bench` runs, with the dbt commands and options it really uses
+    (a stage whose command dbt refuses fails the run)."""
+    report = bench("20K", tmp_path / "bench", progress=lambda _: None)
+    stages = {s.name: s for s in report.stages}
+    assert report.stages[0].name == "generate"
+    for name in (
+        "dbt build --full-refresh",
+        "event path alone (dbt run)",
+        "floor: one DuckDB query",
+    ):
+        assert stages[name].seconds > 0, name
+    incremental = stages["dbt build (incremental)"]
+    assert incremental.rows > stages["dbt build --full-refresh"].rows > 0  # the new day's rows
+    assert report.ratios["event_path_over_floor"] > 0
+    assert report.slowest["incremental"]
