@@ -227,6 +227,14 @@ def _loaded_as(con, table: Table, sha: str) -> str | None:
     return seen[0][0] if seen else None
 
 
+def _validate_src(con, table: Table, columns: list[str]) -> list[Violation]:
+    """The table's Great Expectations suite on the file read into temp table ``src``."""
+    frame = con.execute(
+        "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
+    ).df()
+    return validate_frame(table, frame.rename(columns={"__rownum": ROW}))
+
+
 def gx_violations(table: Table, path: Path) -> list[Violation] | None:
     """The table's Great Expectations suite on one file, read exactly as the load reads it, in
     a connection of its own; None when the load will reject the file before validating it
@@ -241,10 +249,7 @@ def gx_violations(table: Table, path: Path) -> list[Violation] | None:
             return None
         if any(c.required and c.name not in columns for c in table.columns):
             return None
-        frame = con.execute(
-            "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
-        ).df()
-        return validate_frame(table, frame.rename(columns={"__rownum": ROW}))
+        return _validate_src(con, table, columns)
     finally:
         con.close()
 
@@ -358,10 +363,7 @@ def _collect_violations(
     and from the loader's own SQL rules, with the original row as JSON."""
     violations = checked.result() if checked is not None else None
     if violations is None:
-        frame = con.execute(
-            "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
-        ).df()
-        violations = validate_frame(table, frame.rename(columns={"__rownum": ROW}))
+        violations = _validate_src(con, table, columns)
     gx_found = pd.DataFrame(
         [(v.row, v.rule, v.column) for v in violations],
         columns=["__rownum", "rule", "column_name"],
