@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,53 @@ def publish(warehouse: Path, serve: Path, parquet_dir: Path | None = None) -> Pu
             if leftover.exists():
                 leftover.unlink()
     return PublishResult(serve, tables, content_hash)
+
+
+class MartsBreakPromises(RuntimeError):
+    """The mart suites failed: nothing was published."""
+
+
+def mart_failures(warehouse: Path, progress: Callable[[str], None] = print) -> dict[str, list[str]]:
+    """Run the mart suites (GX), reporting each mart; the broken promises by mart."""
+    from .gx_suites import validate_marts
+
+    con = connect_when_free(warehouse)
+    try:
+        failures = validate_marts(con)
+    finally:
+        con.close()
+    for mart, found in failures.items():
+        progress(f"  {mart}: {'FAILED ' + '; '.join(found) if found else 'ok'}")
+    return {mart: found for mart, found in failures.items() if found}
+
+
+def check_marts(warehouse: Path, progress: Callable[[str], None] = print) -> bool:
+    """False, with the broken promises reported, when a mart breaks one."""
+    if mart_failures(warehouse, progress):
+        progress("mart validation FAILED: a mart breaks its promise (see above)")
+        return False
+    return True
+
+
+def audit_and_publish(
+    warehouse: Path,
+    serve: Path,
+    parquet_dir: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> PublishResult:
+    """Write-audit-publish: the marts' promises checked on the build database, then the
+    marts published; a broken promise raises MartsBreakPromises and leaves ``serve`` as
+    it was."""
+    broken = mart_failures(warehouse, progress)
+    if broken:
+        found = "; ".join(f"{mart}: {', '.join(rules)}" for mart, rules in broken.items())
+        raise MartsBreakPromises(
+            f"mart validation FAILED ({found}); nothing published, {serve} is unchanged"
+        )
+    result = publish(warehouse, serve, parquet_dir)
+    progress(f"published {len(result.tables)} marts to {result.serve}")
+    progress(f"content hash {result.content_hash[:16]}")
+    return result
 
 
 def marts_hash(con: duckdb.DuckDBPyConnection, schema: str = SERVE_SCHEMA) -> str:

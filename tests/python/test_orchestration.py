@@ -1,6 +1,8 @@
 """Dagster: definitions, the refresh job end to end, write-audit-publish guarantees."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +43,26 @@ def test_definitions_load():
     assert any(c.name.startswith("unique_") for c in checks)  # dbt tests as asset checks
     parents = graph.get(AssetKey("serve_database")).parent_keys
     assert AssetKey(["marts", "fct_renewal_predictions"]) in parents
+
+
+def test_a_missing_or_stale_manifest_is_parsed_once_in_the_background(tmp_path):
+    from customer_outcomes import dbt
+
+    manifest = tmp_path / "target" / "manifest.json"
+    dbt.start_manifest_parse(manifest)
+    first = dbt._PARSES[manifest]
+    dbt.start_manifest_parse(manifest)  # already parsing: no second parse
+    assert dbt._PARSES[manifest] is first and first.poll() is None
+    assert dbt.current_manifest(manifest) == manifest
+    assert first.returncode == 0 and manifest not in dbt._PARSES
+    assert json.loads(manifest.read_text())["nodes"]
+    dbt.start_manifest_parse(manifest)  # current: nothing to do
+    assert manifest not in dbt._PARSES
+    os.utime(manifest, (0, 0))  # older than every file of the project
+    dbt.start_manifest_parse(manifest)
+    assert manifest in dbt._PARSES
+    dbt.current_manifest(manifest)
+    assert manifest.stat().st_mtime > 0 and manifest not in dbt._PARSES
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +117,31 @@ def test_a_failing_blocking_check_stops_publish(first_run):
         assert not run_refresh_job(first_run, AS_OF)
     finally:
         bad.unlink()
+    assert first_run.serve.read_bytes() == old
+
+
+def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
+    from dagster import materialize
+
+    from customer_outcomes.defs.assets import serve_database
+    from customer_outcomes.defs.resources import OutcomesSettings
+
+    # A copy of the build database with one account twice in fct_success_gaps (its suite
+    # expects account_id unique): the publish step fails and the serve file keeps its bytes.
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(first_run.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    con.execute("insert into marts.fct_success_gaps select * from marts.fct_success_gaps limit 1")
+    con.close()
+    old = first_run.serve.read_bytes()
+    outcomes = OutcomesSettings(
+        landing=str(first_run.landing), warehouse=str(warehouse), serve=str(first_run.serve)
+    )
+    result = materialize([serve_database], resources={"outcomes": outcomes}, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "fct_success_gaps" in str(failure.event_specific_data.error)
+    assert "unchanged" in str(failure.event_specific_data.error)
     assert first_run.serve.read_bytes() == old
 
 
