@@ -178,3 +178,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('snapshot_date') }}

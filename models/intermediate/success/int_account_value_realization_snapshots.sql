@@ -79,3 +79,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('snapshot_date') }}

@@ -147,3 +147,4 @@ select
         else 100.0 * progress_ratio / expected_progress_ratio
     end as pace_pct
 from final
+{{ clustered_by('snapshot_date') }}

@@ -195,3 +195,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

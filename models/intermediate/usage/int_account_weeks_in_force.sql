@@ -101,3 +101,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

@@ -74,3 +74,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

@@ -48,3 +48,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

@@ -99,3 +99,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

@@ -61,3 +61,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('usage_date') }}

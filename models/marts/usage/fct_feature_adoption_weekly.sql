@@ -63,3 +63,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}

@@ -87,3 +87,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('week_start') }}
