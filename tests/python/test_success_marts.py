@@ -197,7 +197,8 @@ def test_incremental_run_after_late_events_equals_full_refresh(late_setup):
 
 def _plant_unknown_account_event(warehouse, event_id: str, day: str, loaded_at: str) -> None:
     """An event of an account that does not exist, written straight into raw (the loader
-    would quarantine it), so only the staged-event relationships test can catch it."""
+    would quarantine it), so only the relationships test on the staged deliveries can catch
+    it."""
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(
@@ -215,13 +216,13 @@ def _plant_unknown_account_event(warehouse, event_id: str, day: str, loaded_at: 
 
 
 def _event_test_results(target: Path) -> tuple[dict[str, int], set[str]]:
-    """Failures of the staged-event relationships test on account_id, and the event dates
-    the unique test on event_id was limited to (empty: the whole history)."""
+    """Failures of the staged-event tests by name (the events' and their deliveries'), and
+    the event dates the unique test on event_id was limited to (empty: the whole history)."""
     results = json.loads((target / "run_results.json").read_text())["results"]
     failures = {
         r["unique_id"].split(".")[2]: r["failures"]
         for r in results
-        if r["unique_id"].startswith("test.") and "stg_product__usage_events" in r["unique_id"]
+        if r["unique_id"].startswith("test.") and "stg_product__usage_event" in r["unique_id"]
     }
     unique_sql = next(target.glob("run/**/unique_stg_product__usage_events_event_id.sql"))
     dates = set(re.findall(r"cast\('(\d{4}-\d\d-\d\d)' as date\)", unique_sql.read_text()))
@@ -232,9 +233,12 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     settings, held = late_setup
     target = Path(os.environ["DBT_TARGET_PATH"])
     relationships = (
-        "relationships_stg_product__usage_events_account_id__account_id__ref_stg_crm__accounts_"
+        "relationships_stg_product__usage_event_deliveries_account_id__account_id__ref_stg_crm__"
+        "accounts_"
     )
-    select = ["-s", "+fct_account_usage_daily", "stg_crm__accounts", "stg_product__users"]
+    events = ["stg_product__usage_events", "stg_product__usage_event_deliveries"]
+    select = ["-s", "+fct_account_usage_daily", *events[1:], "stg_crm__accounts"]
+    select += ["stg_product__users"]
     select += ["--indirect-selection", "cautious"]
     as_of = LATE.end_date.isoformat()
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
@@ -260,9 +264,7 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     assert dates == {d for (d,) in late_days} | lookback
     assert failures[relationships] == 0
 
-    assert (
-        run_dbt(settings, ["test", "-s", "stg_product__usage_events"], as_of=as_of, echo=False) == 1
-    )
+    assert run_dbt(settings, ["test", "-s", *events], as_of=as_of, echo=False) == 1
     failures, dates = _event_test_results(target)
     assert (failures[relationships], dates) == (1, set())
 
