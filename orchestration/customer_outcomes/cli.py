@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from .config import PROJECT_DIR, Settings
+from .config import Settings
 from .contract import TABLES
-from .dbt import run_dbt, start_manifest_parse
+from .dbt import DEFINITIONS_MANIFEST, run_dbt, start_manifest_parse
 from .demo import DemoSpec, generate
 from .gx_suites import GX_DIR, build_docs, init_project
 from .load import landing_files, load_landing
@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.perf_counter()
     # The job's definitions need dbt's manifest; parse it on the other core meanwhile.
-    start_manifest_parse(PROJECT_DIR / "target" / "manifest.json", settings.warehouse)
+    start_manifest_parse(DEFINITIONS_MANIFEST, settings.warehouse)
     files, _ = landing_files(settings.landing)
     if files:
         _say(f"[1/3] using the landing data in {settings.landing}")

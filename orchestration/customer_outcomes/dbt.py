@@ -46,6 +46,10 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+# The manifest the Dagster definitions read (dagster-dbt's DbtProject keeps the project's
+# default target path, so its partial parse is copied from the same folder).
+DEFINITIONS_MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+
 PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
 
 # Parses started by start_manifest_parse and not yet waited for, by manifest path.

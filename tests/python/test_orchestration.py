@@ -142,6 +142,8 @@ def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "fct_success_gaps" in str(failure.event_specific_data.error)
     assert "unchanged" in str(failure.event_specific_data.error)
+    # Not retried: the same marts would break the same promise again.
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert first_run.serve.read_bytes() == old
 
 

@@ -74,8 +74,10 @@ def test_every_staging_key_is_tested(built):
         assert {"unique", "not_null"} <= tests.get(f"{model}.{key}", set()), model
         # The events' references are tested on every delivery (the de-duplicated events are
         # some of them; models/staging/product/_product__models.yml says why).
-        tested = f"{model}_deliveries" if name == "usage_events" else model
-        tested = tested.replace("usage_events_deliveries", "usage_event_deliveries")
+        if name == "usage_events":
+            tested = "model.customer_outcomes.stg_product__usage_event_deliveries"
+        else:
+            tested = model
         for fk in table.foreign_keys:
             assert "relationships" in tests.get(f"{tested}.{fk}", set()), f"{tested}.{fk}"
 

@@ -11,6 +11,7 @@ from dagster import (
     AssetSpec,
     Backoff,
     Config,
+    Failure,
     MaterializeResult,
     RetryPolicy,
     asset,
@@ -134,7 +135,8 @@ def serve_database(context: AssetExecutionContext, outcomes: OutcomesSettings) -
     try:
         result = audit_and_publish(settings.warehouse, settings.serve, progress=context.log.info)
     except MartsBreakPromises as exc:
-        raise RuntimeError(f"publish failed: {exc}") from exc
+        # Not retried: the same marts break the same promises until a new build.
+        raise Failure(description=f"publish failed: {exc}", allow_retries=False) from exc
     return MaterializeResult(
         metadata={"serve_file": str(settings.serve), "content_hash": result.content_hash}
     )

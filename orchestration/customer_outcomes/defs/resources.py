@@ -13,9 +13,10 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from ..config import PROJECT_DIR, Settings
-from ..dbt import current_manifest, dbt_executable
+from ..dbt import DEFINITIONS_MANIFEST, current_manifest, dbt_executable
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+assert DBT_PROJECT.manifest_path == DEFINITIONS_MANIFEST
 
 
 def manifest_path() -> Path:
@@ -23,7 +24,7 @@ def manifest_path() -> Path:
     project's dbt files (prepare_if_dev only acts under `dagster dev`; a stale manifest
     would name models that no longer exist, or miss new ones). Waits for a parse that
     `outcomes run` started in the background."""
-    return current_manifest(DBT_PROJECT.manifest_path)
+    return current_manifest(DEFINITIONS_MANIFEST)
 
 
 class OutcomesDbtCliResource(DbtCliResource):
