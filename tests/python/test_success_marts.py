@@ -129,13 +129,13 @@ INCREMENTAL = {
 }
 
 
-def _usage_rows(warehouse) -> dict[str, list[tuple]]:
-    """Every incremental event model's rows (without the load-time bookkeeping column)."""
+def _usage_rows(warehouse, tables=tuple(INCREMENTAL)) -> dict[str, list[tuple]]:
+    """The incremental event models' rows (without the load-time bookkeeping column)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {
-            table: con.execute(f"select {cols} from {table} order by all").fetchall()
-            for table, cols in INCREMENTAL.items()
+            table: con.execute(f"select {INCREMENTAL[table]} from {table} order by all").fetchall()
+            for table in tables
         }
     finally:
         con.close()
@@ -237,7 +237,7 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
         "accounts_"
     )
     events = ["stg_product__usage_events", "stg_product__usage_event_deliveries"]
-    select = ["-s", "+fct_account_usage_daily", *events[1:], "stg_crm__accounts"]
+    select = ["-s", "+fct_account_usage_daily", *events, "stg_crm__accounts"]
     select += ["stg_product__users"]
     select += ["--indirect-selection", "cautious"]
     as_of = LATE.end_date.isoformat()
@@ -278,6 +278,42 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     assert run_dbt(settings, ["build", *select, "--full-refresh"], as_of=as_of, echo=False) == 1
     failures, dates = _event_test_results(target)
     assert (failures[relationships], dates) == (2, set())
+
+
+def test_a_redelivery_with_other_content_fails_the_build_before_the_event_models(late_setup):
+    """The event models de-duplicate by grouping the deliveries on their content, which holds
+    only if every delivery of an event has the same content (the loader quarantines any other).
+    A re-delivery that differs, written straight into raw, fails the deliveries' test, and the
+    models that would have counted it twice are skipped, their rows left as they were."""
+    settings, _ = late_setup
+    select = ["-s", "+fct_account_usage_daily", "--indirect-selection", "cautious"]
+    as_of = LATE.end_date.isoformat()
+    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
+    daily = ("marts.fct_account_usage_daily",)
+    before = _usage_rows(settings.warehouse, daily)
+
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute(
+            """insert into raw.usage_events
+            select * replace ('usr_somebody_else' as user_id, now() as _loaded_at)
+            from raw.usage_events
+            where event_name = 'session_start'
+            order by occurred_at desc
+            limit 1"""
+        )
+    finally:
+        con.close()
+    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 1
+    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    status = {
+        r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results["results"]
+    }
+    test = next(n for n in status if n.startswith("same_content_per_key_stg_product__usage_event"))
+    assert status[test] == ("fail", 1)
+    assert status["fct_account_usage_daily"][0] == "skipped"
+    assert _usage_rows(settings.warehouse, daily) == before
 
 
 WINDOWS = DemoSpec(accounts=60, days=500, seed=11, end_date=date(2026, 5, 31))

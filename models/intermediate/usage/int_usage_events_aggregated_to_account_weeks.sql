@@ -1,13 +1,24 @@
 {#- Weekly activity per account: weekly active users (distinct), user-days, sessions and
     feature events (session_start and feature_used only). Incremental by week (see
-    macros/incremental_events.sql): a run recomputes the weeks whose events changed. -#}
+    macros/incremental_events.sql): a run recomputes the weeks whose events changed. Events
+    are de-duplicated from their deliveries (macros/deduplicated_events.sql). -#}
 {{ config(**incremental_events_config('week_start')) }}
 {%- set weeks = events_to_refresh('week_start', grain='week') %}
 
 with
 
 events as (
-    select * from {{ ref('stg_product__usage_events') }}
+    select * from {{ ref('stg_product__usage_event_deliveries') }}
+),
+
+deduplicated as (
+    {{ deduplicated_events(
+        'events',
+        ['account_id', 'user_id', 'event_date', 'is_session_start', 'is_feature_use'],
+        '(is_session_start or is_feature_use) and ' ~ events_refresh_predicate(
+            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
+        ),
+    ) }}
 ),
 
 counted_events as (
@@ -19,12 +30,7 @@ counted_events as (
         is_feature_use,
         loaded_at,
         cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
-    from events
-    where
-        (is_session_start or is_feature_use)
-        and {{ events_refresh_predicate(
-            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
-        ) }}
+    from deduplicated
 ),
 
 user_days as (

@@ -1,35 +1,42 @@
 {#- Account-day usage, incremental (see macros/incremental_events.sql): a run recomputes the
     days that received newly loaded events plus the last `usage_lookback_days` days, and
-    replaces those days whole, so late events are counted and a re-run gives the same rows. -#}
+    replaces those days whole, so late events are counted and a re-run gives the same rows.
+    Events are de-duplicated from their deliveries (macros/deduplicated_events.sql). -#}
 {{ config(**incremental_events_config('usage_date')) }}
 {%- set days = events_to_refresh('usage_date') %}
 
 with
 
 events as (
-    select * from {{ ref('stg_product__usage_events') }}
+    select * from {{ ref('stg_product__usage_event_deliveries') }}
 ),
 
 features as (
     select * from {{ ref('stg_product__features') }}
 ),
 
+deduplicated as (
+    {{ deduplicated_events(
+        'events',
+        ['account_id', 'user_id', 'event_date', 'feature_key', 'is_session_start', 'is_feature_use'],
+        '(is_session_start or is_feature_use) and '
+        ~ events_refresh_predicate(days, 'event_date', 'event_date'),
+    ) }}
+),
+
 counted_events as (
     select
-        events.account_id,
-        events.user_id,
-        events.event_date,
-        events.feature_key,
-        events.is_session_start,
-        events.is_feature_use,
-        events.loaded_at,
+        deduplicated.account_id,
+        deduplicated.user_id,
+        deduplicated.event_date,
+        deduplicated.feature_key,
+        deduplicated.is_session_start,
+        deduplicated.is_feature_use,
+        deduplicated.loaded_at,
         coalesce(features.is_core, false) as is_core_feature
-    from events
+    from deduplicated
     left join features
-        on events.feature_key = features.feature_key
-    where
-        (events.is_session_start or events.is_feature_use)
-        and {{ events_refresh_predicate(days, 'events.event_date', 'events.event_date') }}
+        on deduplicated.feature_key = features.feature_key
 ),
 
 aggregated as (

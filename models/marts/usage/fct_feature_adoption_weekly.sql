@@ -1,12 +1,13 @@
 {#- Account x feature x week adoption. Incremental by week (see macros/incremental_events.sql):
-    a run recomputes the weeks whose events changed. -#}
+    a run recomputes the weeks whose events changed. Events are de-duplicated from their
+    deliveries (macros/deduplicated_events.sql). -#}
 {{ config(**incremental_events_config('week_start')) }}
 {%- set weeks = events_to_refresh('week_start', grain='week') %}
 
 with
 
 events as (
-    select * from {{ ref('stg_product__usage_events') }}
+    select * from {{ ref('stg_product__usage_event_deliveries') }}
 ),
 
 features as (
@@ -17,6 +18,16 @@ weeks as (
     select * from {{ ref('int_weeks') }}
 ),
 
+deduplicated as (
+    {{ deduplicated_events(
+        'events',
+        ['account_id', 'feature_key', 'user_id', 'event_date'],
+        'is_feature_use and ' ~ events_refresh_predicate(
+            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
+        ),
+    ) }}
+),
+
 feature_events as (
     select
         account_id,
@@ -24,12 +35,7 @@ feature_events as (
         user_id,
         loaded_at,
         cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
-    from events
-    where
-        is_feature_use
-        and {{ events_refresh_predicate(
-            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
-        ) }}
+    from deduplicated
 ),
 
 aggregated as (

@@ -7,7 +7,8 @@
     copy was exactly when the first was), gets the de-duplicated answer from this view without
     paying for the de-duplication (a window over every event of the dates it reads: at 100 M
     events, 5 of the renewal windows' 8 s). Anything that sums or counts rows must read
-    stg_product__usage_events. -#}
+    stg_product__usage_events, or group the deliveries by event first, as the event models do
+    (macros/deduplicated_events.sql): grouping costs less than the window. -#}
 with
 
 source as (
@@ -18,7 +19,9 @@ source as (
 ),
 
 renamed as (
-    select {{ staged_usage_event_columns() }}
+    select
+        {{ staged_usage_event_columns() }},
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
     from source
 )
 

@@ -1,0 +1,16 @@
+{#- Fails for every key whose rows differ in any of `columns`: a key may repeat (an event's
+    re-deliveries) but only with the same content. Nulls compare equal here (select distinct).
+    On a column: the column is the key. -#}
+{% test same_content_per_key(model, column_name, columns) %}
+    select
+        {{ column_name }},
+        count(*) as contents
+    from (
+        select distinct
+            {{ column_name }},
+            {{ columns | join(', ') }}
+        from {{ model }}
+    ) as contents
+    group by {{ column_name }}
+    having count(*) > 1
+{% endtest %}
