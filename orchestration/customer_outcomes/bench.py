@@ -41,24 +41,29 @@ INCREMENTAL_MODELS = (
     "fct_feature_adoption_weekly",
 )
 
+# The floor de-duplicates as the fastest hand-written query found: grouping the deliveries by
+# event_id and their content (every delivery of an event has the same content but received_at
+# and its load; the loader quarantines any other). At 10 M events 7.5 s, against 9.3 s for one
+# arg_min per column grouped by event_id alone (the floor until the models grouped this way),
+# with the same rows.
 FLOOR_SQL = """
 create or replace table bench.floor_account_usage_daily as
 with deduplicated as (
     select
         event_id,
-        arg_min(account_id, received_at) as account_id,
-        arg_min(user_id, received_at) as user_id,
-        arg_min(event_name, received_at) as event_name,
-        arg_min(feature_key, received_at) as feature_key,
-        arg_min(occurred_at, received_at) as occurred_at,
+        account_id,
+        user_id,
+        event_name,
+        feature_key,
+        cast(occurred_at as date) as usage_date,
         max(_loaded_at) as loaded_at
     from raw.usage_events
     where event_name in ('session_start', 'feature_used')
-    group by event_id
+    group by all
 )
 select
     e.account_id,
-    cast(e.occurred_at as date) as usage_date,
+    e.usage_date,
     count(distinct e.user_id) as active_users,
     count(*) filter (where e.event_name = 'session_start') as sessions,
     count(*) filter (where e.event_name = 'feature_used') as feature_events,
