@@ -10,5 +10,6 @@
     cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
     event_date,
     event_name = 'session_start' as is_session_start,
-    event_name = 'feature_used' as is_feature_use
+    event_name = 'feature_used' as is_feature_use,
+    cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
 {%- endmacro %}

@@ -21,9 +21,7 @@ deduplicated as (
 ),
 
 renamed as (
-    select
-        {{ staged_usage_event_columns() }},
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    select {{ staged_usage_event_columns() }}
     from deduplicated
 )
 
