@@ -31,6 +31,7 @@ MODELS = {
     "int_account_customer_view_snapshots": "intermediate",
     "int_account_weeks_in_force": "intermediate",
     "int_account_health_components": "intermediate",
+    "int_account_feature_first_use": "intermediate",
     "fct_feature_usage_alerts": "marts",
     "fct_account_health": "marts",
     "fct_success_gaps_weekly": "marts",
@@ -169,6 +170,13 @@ def test_incremental_snapshots_equal_full_refresh_after_late_loads(history):
             r for r in set(before[model]) - set(incremental[model]) if r[1] < date(2026, 1, 1)
         }
         assert old_changed, f"the late loads changed no old row of {model}"
+    # New first uses (pairs first used after FIRST_AS_OF, or earlier through late events)
+    # were merged into the incremental first-use table, not only new load times.
+    first_use = {
+        run: {r[:3] for r in rows["int_account_feature_first_use"]}
+        for run, rows in (("before", before), ("after", incremental))
+    }
+    assert first_use["after"] - first_use["before"], "no first use was added or moved"
 
     _assert_same(_build(settings, SPEC.end_date, "--full-refresh"), incremental)
 
