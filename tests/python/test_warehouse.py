@@ -174,3 +174,61 @@ def test_a_full_build_writes_the_incremental_models_in_date_order(built, read_on
     assert set(checked) == incremental
     assert all(rows > 0 for _, rows in checked.values()), checked
     assert {name: back for name, (back, _) in checked.items() if back} == {}
+
+
+def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
+    """memory_limit, threads and the spill directory reach DuckDB (set when the database
+    opens, profiles.yml config_options), and TimeZone is UTC (set per cursor)."""
+    import subprocess
+
+    from customer_outcomes.config import Settings
+    from customer_outcomes.dbt import dbt_env, dbt_executable
+
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "1500MB")
+    monkeypatch.setenv("OUTCOMES_THREADS", "1")
+    monkeypatch.setenv("OUTCOMES_TEMP_DIR", str(tmp_path / "spill"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    settings = Settings(tmp_path / "landing", tmp_path / "wh.duckdb", tmp_path / "serve.duckdb")
+    query = (
+        "select current_setting('memory_limit') as memory_limit,"
+        " current_setting('threads') as threads,"
+        " current_setting('temp_directory') as temp_directory,"
+        " current_setting('TimeZone') as time_zone"
+    )
+    out = subprocess.run(
+        [
+            dbt_executable(),
+            "--no-use-colors",
+            "--log-format",
+            "json",
+            "show",
+            "--inline",
+            query,
+            "--output",
+            "json",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+        ],
+        cwd=PROJECT_DIR,
+        env=dbt_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    shown = next(
+        json.loads(json.loads(line)["data"]["preview"])
+        for line in out.splitlines()
+        if line.startswith("{") and "preview" in json.loads(line).get("data", {})
+    )
+    # 1500 MB = 1.397 GiB, which DuckDB shows truncated.
+    assert shown == [
+        {
+            "memory_limit": "1.3 GiB",
+            "threads": 1,
+            "temp_directory": str(tmp_path / "spill"),
+            "time_zone": "UTC",
+        }
+    ]
