@@ -168,8 +168,14 @@ def test_a_full_build_writes_the_incremental_models_in_date_order(built, read_on
         for n in manifest["nodes"].values()
         if n["resource_type"] == "model"
         and n["config"]["materialized"] == "incremental"
-        # A change log, and one row per renewal (60 K rows at 100 M events): no dated periods.
-        and n["name"] not in ("int_account_input_changes", "int_renewal_usage_windows")
+        # A change log, one row per renewal (60 K rows at 100 M events) and one per account
+        # and feature (its first use): no dated periods.
+        and n["name"]
+        not in (
+            "int_account_input_changes",
+            "int_renewal_usage_windows",
+            "int_account_feature_first_use",
+        )
     }
     assert set(checked) == incremental
     assert all(rows > 0 for _, rows in checked.values()), checked
