@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import yaml
 
-from customer_outcomes.config import PROJECT_DIR
+from customer_outcomes.config import PROJECT_DIR, Settings
 from customer_outcomes.contract import TABLES
+from customer_outcomes.dbt import dbt_env, dbt_executable
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -185,11 +187,6 @@ def test_a_full_build_writes_the_incremental_models_in_date_order(built, read_on
 def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
     """memory_limit, threads and the spill directory reach DuckDB (set when the database
     opens, profiles.yml config_options), and TimeZone is UTC (set per cursor)."""
-    import subprocess
-
-    from customer_outcomes.config import Settings
-    from customer_outcomes.dbt import dbt_env, dbt_executable
-
     monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "1500MB")
     monkeypatch.setenv("OUTCOMES_THREADS", "1")
     monkeypatch.setenv("OUTCOMES_TEMP_DIR", str(tmp_path / "spill"))
