@@ -28,6 +28,15 @@
     double
 {%- endmacro %}
 
+{#- type_money(): ARR and other amounts, the raw contract's decimal (18 digits, 4 after the
+    point) on every engine. dbt's type_numeric is numeric(28,6) on DuckDB and Spark: 16-byte
+    decimals, and casting those to the marts' decimal(18,2) cost DuckDB 1.1 s per 1.3 M rows
+    of three columns (0.04 s from decimal(18,4)). Raw amounts have 4 decimals, so nothing is
+    rounded; sums and differences of them stay exact. -#}
+{% macro type_money() -%}
+    decimal(18, 4)
+{%- endmacro %}
+
 {% macro spark__type_double() -%}
     double
 {%- endmacro %}

@@ -63,7 +63,7 @@ final as (
         month_start,
         month_end,
         is_complete_month,
-        cast(arr as {{ dbt.type_numeric() }}) as arr,
+        cast(arr as {{ type_money() }}) as arr,
         cast(seats as {{ dbt.type_bigint() }}) as seats,
         cast(contracts_in_force as {{ dbt.type_bigint() }}) as contracts_in_force
     from arr_in_force

@@ -52,27 +52,27 @@ final as (
         movement_type,
         -- Every amount in arr's own type: engines differ on the type of coalesce(lag(..), 0)
         -- and of case ... else 0 (Postgres drops the scale), the contract does not.
-        cast(starting_arr as {{ dbt.type_numeric() }}) as starting_arr,
-        cast(ending_arr as {{ dbt.type_numeric() }}) as ending_arr,
+        cast(starting_arr as {{ type_money() }}) as starting_arr,
+        cast(ending_arr as {{ type_money() }}) as ending_arr,
         cast(
             case when movement_type = 'new' then ending_arr else 0 end
-            as {{ dbt.type_numeric() }}
+            as {{ type_money() }}
         ) as new_arr,
         cast(
             case when movement_type = 'expansion' then ending_arr - starting_arr else 0 end
-            as {{ dbt.type_numeric() }}
+            as {{ type_money() }}
         ) as expansion_arr,
         cast(
             case when movement_type = 'contraction' then starting_arr - ending_arr else 0 end
-            as {{ dbt.type_numeric() }}
+            as {{ type_money() }}
         ) as contraction_arr,
         cast(
             case when movement_type = 'churn' then starting_arr else 0 end
-            as {{ dbt.type_numeric() }}
+            as {{ type_money() }}
         ) as churned_arr,
         cast(
             case when movement_type = 'reactivation' then ending_arr else 0 end
-            as {{ dbt.type_numeric() }}
+            as {{ type_money() }}
         ) as reactivation_arr
     from movements_classified
 )

@@ -29,7 +29,7 @@ in_force as (
             contracts.account_id,
             weeks.week_start,
             sum(contracts.seats) as seats,
-            sum(contracts.arr) as arr
+            cast(sum(contracts.arr) as {{ type_money() }}) as arr
         from weeks
         inner join contracts
             on

@@ -16,7 +16,7 @@ renamed as (
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
         end_date is null as is_open_ended,
-        cast(arr as {{ dbt.type_numeric() }}) as arr,
+        cast(arr as {{ type_money() }}) as arr,
         cast(seats as {{ dbt.type_int() }}) as seats,
         cast(signed_at as {{ dbt.type_timestamp() }}) as signed_at,
         _loaded_at as loaded_at
