@@ -86,6 +86,8 @@ class Stage:
     peak_mb: float
     rows: int | None = None
     note: str = ""
+    # Why the stage's process failed (its last error line), empty when it succeeded.
+    error: str = ""
 
 
 @dataclass
@@ -136,18 +138,33 @@ def _machine() -> dict:
 
 
 def run_stage(name: str, cmd: list[str], env: dict[str, str], log: Path) -> Stage:
-    """Run one stage in its own process; wall time and that process tree's peak RSS."""
+    """Run one stage in its own process; wall time and that process tree's peak RSS. A
+    failed process gives a Stage whose `error` is its last error line, for the caller to
+    decide whether the rest of the benchmark can go on."""
     started = time.perf_counter()
     with log.open("a") as out:
         out.write(f"\n=== {name}: {' '.join(cmd)}\n")
         out.flush()
+        offset = out.tell()
         proc = subprocess.Popen(cmd, env=env, cwd=PROJECT_DIR, stdout=out, stderr=out)
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    stage = Stage(name, round(seconds, 2), round(usage.ru_maxrss / 1024, 1))
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise RuntimeError(f"bench stage {name!r} failed (exit {code}); see {log}")
-    return Stage(name, round(seconds, 2), round(usage.ru_maxrss / 1024, 1))
+        with log.open(errors="replace") as fh:
+            fh.seek(offset)
+            stage.error = f"exit {code}: {_last_error(fh.read())}"
+    return stage
+
+
+def _last_error(output: str) -> str:
+    """The line of a failed stage's output that says why: the last one naming an error (a
+    Python exception, DuckDB's "Out of Memory Error: ...", dbt's "Runtime Error"), else the
+    last line. Progress bars rewrite their line with carriage returns: each piece counts."""
+    lines = [x.strip() for x in output.replace("\r", "\n").splitlines() if x.strip()]
+    errors = [x for x in lines if "Error" in x or "Exception" in x]
+    return ((errors or lines or ["no output"])[-1])[:300]
 
 
 def _count(warehouse: Path, sql: str) -> int:
@@ -286,13 +303,22 @@ def bench(
     raw_events = "select count(*) from raw.usage_events"
     daily = "select count(*) from marts.fct_account_usage_daily"
 
-    def stage(name, cmd, rows_sql=None, note=""):
+    def stage(name, cmd, rows_sql=None, note="", required=True):
+        """Run and record one stage. A stage the later ones need (data, full build, new day)
+        stops the benchmark when it fails; a measurement nothing else reads (the event path
+        alone, the floor) is recorded as failed and the benchmark goes on, so an hour of
+        work is not lost to it, and the run still ends in an error (cli: exit 1)."""
         progress(f"bench {scale}: {name} ...")
         s = run_stage(name, cmd, env, log)
-        if rows_sql:
-            s.rows = _count(settings.warehouse, rows_sql)
         s.note = note
         report.stages.append(s)
+        if s.error:
+            progress(f"  FAILED after {s.seconds:,.1f} s (peak {s.peak_mb:,.0f} MB): {s.error}")
+            if required:
+                raise RuntimeError(f"bench stage {name!r} failed: {s.error}; see {log}")
+            return s
+        if rows_sql:
+            s.rows = _count(settings.warehouse, rows_sql)
         progress(f"  {s.seconds:,.1f} s, peak {s.peak_mb:,.0f} MB, rows {s.rows or '-'}")
         return s
 
@@ -343,14 +369,17 @@ def bench(
     # In the build the event models run side by side (two threads, three models reading the
     # events), while the floor has the machine to itself: the event path is also timed alone,
     # the same two models rebuilt from scratch with nothing else running, as the floor is.
-    stage(
+    alone = stage(
         "event path alone (dbt run)",
         [*dbt, "run", "--full-refresh", "--select", *EVENT_PATH, *dbt_tail],
         daily,
         note=" + ".join(EVENT_PATH) + ", --full-refresh",
+        required=False,
     )
-    alone_models = _model_times(workdir / "target")
-    event_alone = sum(alone_models.get(m, 0) for m in EVENT_PATH)
+    event_alone = None
+    if not alone.error:
+        alone_models = _model_times(workdir / "target")
+        event_alone = sum(alone_models.get(m, 0) for m in EVENT_PATH)
     floor_script = (
         "import duckdb, sys, time\n"
         "from pathlib import Path\n"
@@ -374,10 +403,13 @@ def bench(
             str(floor_seconds_file),
         ],
         "select count(*) from bench.floor_account_usage_daily",
+        required=False,
     )
-    floor_query = float(floor_seconds_file.read_text())
-    floor.note = f"query {floor_query:.2f} s"
-    _check_floor_matches(settings.warehouse)
+    floor_query = None
+    if not floor.error:
+        floor_query = float(floor_seconds_file.read_text())
+        floor.note = f"query {floor_query:.2f} s"
+        _check_floor_matches(settings.warehouse)
     for engine in engines:  # the same data as DuckDB's full build, before the new day
         report.engines[engine] = engine_build(engine, workdir, settings, env, str(end), progress)
     new_day, new_rows = append_day(settings.warehouse, workdir / "delta" / "usage_events")
@@ -402,10 +434,12 @@ def bench(
         "incremental": {m: incr_models.get(m) for m in (*EVENT_PATH, *INCREMENTAL_MODELS[1:])},
     }
     report.ratios = {
-        "event_path_over_floor": round(event_alone / floor_query, 2),
-        "event_path_seconds": round(event_alone, 2),
+        "event_path_over_floor": (
+            round(event_alone / floor_query, 2) if event_alone and floor_query else None
+        ),
+        "event_path_seconds": round(event_alone, 2) if event_alone is not None else None,
         "event_path_in_build_seconds": round(event_full, 2),
-        "floor_seconds": round(floor_query, 2),
+        "floor_seconds": round(floor_query, 2) if floor_query is not None else None,
         "incremental_event_path_over_full": round(event_incr / event_full, 3),
         "incremental_build_over_full_build": round(incr.seconds / full.seconds, 3),
         "incremental_models_over_full": round(
@@ -523,13 +557,18 @@ def render(report: Report) -> str:
     ]
     for s in report.stages:
         rows = f"{s.rows:,}" if s.rows is not None else "-"
-        lines.append(f"{s.name:<32} {s.seconds:>9.1f} {s.peak_mb:>9,.0f} {rows:>13}  {s.note}")
+        note = f"FAILED ({s.error})" if s.error else s.note
+        lines.append(f"{s.name:<32} {s.seconds:>9.1f} {s.peak_mb:>9,.0f} {rows:>13}  {note}")
     r = report.ratios
+
+    def shown(key, fmt):  # a figure whose stage failed is not there
+        return "n/a" if r.get(key) is None else format(r[key], fmt)
+
     lines += [
         "",
         f"event path ({' + '.join(EVENT_PATH)}, full, alone): "
-        f"{r['event_path_seconds']:.1f} s; floor {r['floor_seconds']:.1f} s; "
-        f"event path / floor = {r['event_path_over_floor']:.2f} (target <= 1.5 at 10M); "
+        f"{shown('event_path_seconds', '.1f')} s; floor {shown('floor_seconds', '.1f')} s; "
+        f"event path / floor = {shown('event_path_over_floor', '.2f')} (target <= 1.5 at 10M); "
         f"in the build, beside the other event models: "
         f"{r.get('event_path_in_build_seconds', 0):.1f} s",
         f"incremental / full: whole dbt build {r['incremental_build_over_full_build']:.1%}; "

@@ -124,7 +124,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")
-    return 0
+    failed = [s for s in report.stages if s.error]
+    for s in failed:
+        print(f"outcomes bench: stage {s.name!r} failed: {s.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """The benchmark's own arithmetic: scale parsing, the floor-equals-model check, the report."""
 
 import json
+import os
+import sys
 
 import duckdb
 import pytest
@@ -9,9 +11,11 @@ from customer_outcomes.bench import (
     Report,
     Stage,
     _check_floor_matches,
+    _last_error,
     bench,
     parse_scale,
     render,
+    run_stage,
     slowest_nodes,
 )
 
@@ -91,6 +95,70 @@ def test_render_prints_the_ratios_and_the_engine_table():
     assert "1,234" in text
     line = next(x for x in text.splitlines() if x.startswith("postgres"))
     assert line.split() == ["postgres", "3.0", "61.0", "40.5", "80", "213", "2.0"]
+
+
+# What a 100 M floor query printed when DuckDB ran out of memory (2026-11-26): a progress bar
+# rewritten with carriage returns, then the traceback.
+OOM_OUTPUT = (
+    "create table ...\n  1% ▕▍    ▏ (~1.7 minutes remaining)\r 41% ▕███▏ (~1.2 minutes remaining)"
+    '  Traceback (most recent call last):\n  File "<string>", line 8, in <module>\n'
+    "_duckdb.OutOfMemoryException: Out of Memory Error: failed to pin block of size 256.0 KiB"
+    " (2.7 GiB/2.7 GiB used)\n\nPossible solutions:\n* Reducing the number of threads\n"
+)
+
+
+def test_a_failed_stage_says_why_in_one_line():
+    assert _last_error(OOM_OUTPUT) == (
+        "_duckdb.OutOfMemoryException: Out of Memory Error: failed to pin block of size"
+        " 256.0 KiB (2.7 GiB/2.7 GiB used)"
+    )
+    assert _last_error("step 1\nstep 2\n") == "step 2"  # no error line: the last line
+    assert _last_error("") == "no output"
+
+
+def test_run_stage_records_a_failure_instead_of_raising(tmp_path):
+    log = tmp_path / "bench.log"
+    log.write_text("output of an earlier stage: RuntimeError: not this one\n")
+    # Its own output only: no error line there, so its last line, not the earlier stage's.
+    script = "import sys; print('working'); sys.exit('the floor ran out of memory')"
+    failed = run_stage("floor", [sys.executable, "-c", script], dict(os.environ), log)
+    assert failed.error == "exit 1: the floor ran out of memory"
+    assert failed.seconds > 0
+    ok = run_stage("fine", [sys.executable, "-c", "print('done')"], dict(os.environ), log)
+    assert ok.error == ""
+
+
+def test_a_failed_measurement_is_shown_and_makes_the_cli_fail(tmp_path, monkeypatch, capsys):
+    """The floor failing (e.g. out of memory at 100 M) must not hide the stages that ran
+    after it, nor pass as a success."""
+    import customer_outcomes.bench as bench_module
+    from customer_outcomes.cli import main
+
+    report = Report(scale="100M", events_target=100_000_000, accounts=52_632)
+    report.stages = [
+        Stage("dbt build --full-refresh", 1087.2, 3336.0, 10_551_166),
+        Stage("floor: one DuckDB query", 120.5, 3100.0, error="exit 1: Out of Memory Error"),
+        Stage("dbt build (incremental)", 44.0, 2700.0, 10_573_909),
+    ]
+    report.ratios = {
+        "event_path_over_floor": None,
+        "event_path_seconds": 310.0,
+        "floor_seconds": None,
+        "incremental_build_over_full_build": 0.04,
+        "incremental_models_over_full": 0.011,
+    }
+    text = render(report)
+    assert "FAILED (exit 1: Out of Memory Error)" in text
+    assert "floor n/a s; event path / floor = n/a" in text
+    assert "whole dbt build 4.0%" in text
+
+    monkeypatch.setattr(bench_module, "bench", lambda *a, **k: report)
+    monkeypatch.setattr(bench_module, "save", lambda r: tmp_path / "r.json")
+    code = main(["bench", "--scale", "100M", "--workdir", str(tmp_path / "w")])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "stage 'floor: one DuckDB query' failed: exit 1: Out of Memory Error" in out.err
+    assert "dbt build (incremental)" in out.out
 
 
 def test_an_unknown_engine_is_refused_before_any_work(tmp_path):
