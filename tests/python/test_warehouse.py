@@ -9,7 +9,7 @@ import subprocess
 import yaml
 
 from customer_outcomes.config import PROJECT_DIR, Settings
-from customer_outcomes.contract import TABLES
+from customer_outcomes.contract import RAW_TYPES, TABLES
 from customer_outcomes.dbt import dbt_env, dbt_executable
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -115,6 +115,27 @@ def test_staging_deduplicates_events_and_account_versions(read_only):
         ) as r on s.account_id = r.account_id and s.updated_at = r.updated_at"""
     ).fetchone()[0]
     assert latest == accounts
+
+
+def test_arr_keeps_the_raw_contracts_precision_until_the_marts(read_only):
+    """type_money() is the raw contract's decimal: a narrower type would round ARR before the
+    marts. The amounts of the revenue intermediates carry it, sums included."""
+    types = dict(
+        read_only.execute(
+            """select table_name || '.' || column_name, data_type
+            from information_schema.columns
+            where (table_schema, table_name) in (
+                ('raw', 'contracts'), ('staging', 'stg_billing__contracts'),
+                ('intermediate', 'int_account_arr_monthly'),
+                ('intermediate', 'int_account_arr_movements'),
+                ('intermediate', 'int_account_weeks_in_force'))
+                and column_name like '%arr'"""
+        ).fetchall()
+    )
+    raw = types.pop("contracts.arr")
+    assert raw == RAW_TYPES["decimal"]
+    assert "stg_billing__contracts.arr" in types and "int_account_arr_movements.new_arr" in types
+    assert set(types.values()) == {raw}, types
 
 
 def test_nps_categories_follow_the_definition(read_only):
