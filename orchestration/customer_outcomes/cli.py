@@ -121,6 +121,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a bad --scale or --engines: say so, no traceback
         print(f"outcomes bench: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a stage the rest needs failed: its error line and log
+        print(f"outcomes bench: {exc}", file=sys.stderr)
+        return 1
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")

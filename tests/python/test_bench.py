@@ -161,6 +161,26 @@ def test_a_failed_measurement_is_shown_and_makes_the_cli_fail(tmp_path, monkeypa
     assert "dbt build (incremental)" in out.out
 
 
+def test_a_failed_required_stage_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import customer_outcomes.bench as bench_module
+    from customer_outcomes.cli import main
+
+    def failing(*args, **kwargs):
+        raise RuntimeError(
+            "bench stage 'dbt build --full-refresh' failed: exit 1: Out of Memory Error;"
+            " see /w/bench.log"
+        )
+
+    monkeypatch.setattr(bench_module, "bench", failing)
+    code = main(["bench", "--scale", "100M", "--workdir", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        "outcomes bench: bench stage 'dbt build --full-refresh' failed: exit 1: Out of Memory"
+        " Error; see /w/bench.log\n"
+    )
+
+
 def test_an_unknown_engine_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"unknown engine\(s\) oracle"):
         bench("1K", tmp_path / "never", engines=("postgres", "oracle"))
