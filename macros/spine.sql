@@ -28,11 +28,12 @@
     double
 {%- endmacro %}
 
-{#- type_money(): ARR and other amounts, the raw contract's decimal (18 digits, 4 after the
-    point) on every engine. dbt's type_numeric is numeric(28,6) on DuckDB and Spark: 16-byte
-    decimals, and casting those to the marts' decimal(18,2) cost DuckDB 1.1 s per 1.3 M rows
-    of three columns (0.04 s from decimal(18,4)). Raw amounts have 4 decimals, so nothing is
-    rounded; sums and differences of them stay exact. -#}
+{#- type_money(): ARR (the raw contract's only amount; goal values are not money) in the
+    contract's own decimal, 18 digits with 4 after the point, on every engine
+    (test_arr_keeps_the_raw_contracts_precision_until_the_marts). dbt's type_numeric is
+    numeric(28,6) on DuckDB and Spark: 16-byte decimals, and casting those to the marts'
+    decimal(18,2) cost DuckDB 1.1 s per 1.3 M rows of three columns (0.04 s from
+    decimal(18,4)). Nothing is rounded; sums and differences stay exact. -#}
 {% macro type_money() -%}
     decimal(18, 4)
 {%- endmacro %}
