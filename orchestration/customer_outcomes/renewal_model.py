@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,19 +181,64 @@ def _fit(pipe: Pipeline, frame: pd.DataFrame) -> Pipeline:
     return pipe.fit(frame[NUMERIC + CATEGORICAL], y)
 
 
-def _drivers(pipe: Pipeline, rows: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
-    """Top 3 features pulling each probability down: the drop against a typical value."""
-    x = rows[NUMERIC + CATEGORICAL]
+def _output_columns(prep, columns: list[str]) -> dict[str, list[int]] | None:
+    """The transformed columns each input column alone makes (its scaled value, its
+    missing-value indicator, its one-hot block), by the names the preprocessing gives them;
+    None if a name is not one of those, so the caller falls back to transforming every
+    swapped frame."""
+    names = list(prep.get_feature_names_out())
+    owned: dict[str, list[int]] = {col: [] for col in columns}
+    for i, name in enumerate(names):
+        owners = [
+            col
+            for col in columns
+            if name in (f"num__{col}", f"num__missingindicator_{col}")
+            or (col in CATEGORICAL and name.startswith(f"cat__{col}_"))
+        ]
+        if len(owners) != 1:
+            return None
+        owned[owners[0]].append(i)
+    return owned
+
+
+def _drivers(
+    pipe: Pipeline, rows: pd.DataFrame, reference: pd.DataFrame, pool: Executor | None = None
+) -> list[str]:
+    """Top 3 features pulling each probability down: the drop against a typical value.
+
+    Every step of the preprocessing works column by column, so the transformed frame with one
+    column set to its typical value is the transformed frame with that column's outputs set to
+    the typical row's: the rows are transformed once, not once per feature (at 100 M events,
+    11.6 K pending renewals: 1.8 s of the training run's 5.3 s before)."""
+    columns = NUMERIC + CATEGORICAL
+    x = rows[columns]
+    typical = x.iloc[:1].copy()
+    for col in columns:
+        typical[col] = reference[col].median() if col in NUMERIC else reference[col].mode().iloc[0]
+    prep, model = pipe[:-1], pipe[-1]
+    owned = _output_columns(prep, columns)
+    if owned is None:  # a preprocessing whose outputs cannot be told apart: swap and transform
+
+        def swapped_probability(col: str) -> np.ndarray:
+            swapped = x.copy()
+            swapped[col] = typical[col].iloc[0]
+            return pipe.predict_proba(swapped)[:, 1]
+
+    else:
+        xt = np.asarray(prep.transform(x))
+        typical_t = np.asarray(prep.transform(typical))[0]
+
+        def swapped_probability(col: str) -> np.ndarray:
+            swapped = xt.copy()
+            swapped[:, owned[col]] = typical_t[owned[col]]
+            return model.predict_proba(swapped)[:, 1]
+
     base = pipe.predict_proba(x)[:, 1]
-    impacts = {}
-    for col in NUMERIC + CATEGORICAL:
-        typical = reference[col].median() if col in NUMERIC else reference[col].mode().iloc[0]
-        swapped = x.copy()
-        swapped[col] = typical
-        impacts[col] = base - pipe.predict_proba(swapped)[:, 1]
+    swapped = pool.map(swapped_probability, columns) if pool else map(swapped_probability, columns)
+    impacts = {col: base - p for col, p in zip(columns, swapped, strict=True)}
     # Column values as lists: reading them row by row through .iloc took 60 % of this
     # function at 12 K pending renewals.
-    values = {col: x[col].tolist() for col in NUMERIC + CATEGORICAL}
+    values = {col: x[col].tolist() for col in columns}
     out = []
     for i in range(len(x)):
         ranked = sorted(impacts, key=lambda c: (impacts[c][i], c))
@@ -215,7 +262,25 @@ def _version(model_type: str, train: pd.DataFrame, settings: Settings) -> str:
     return f"{model_type}-{digest.hexdigest()[:12]}"
 
 
-def run(features: pd.DataFrame, settings: Settings) -> Result:
+def _fit_signal(col: str, train: pd.DataFrame, test: pd.DataFrame, seed: int):
+    pipe = Pipeline(
+        [
+            ("prep", _preprocess([col], [])),
+            ("model", LogisticRegression(max_iter=1000, random_state=seed)),
+        ]
+    )
+    pipe.fit(train[[col]], train["renewed_label"].astype(int))
+    return _scores(test["renewed_label"].astype(int), pipe.predict_proba(test[[col]])[:, 1])
+
+
+def _workers() -> int:
+    return max(1, int(os.environ.get("OUTCOMES_THREADS", "2")))
+
+
+def run(features: pd.DataFrame, settings: Settings, workers: int | None = None) -> Result:
+    """The training run. Its fits are independent of one another but for the model choice, so
+    they run side by side on ``workers`` threads (OUTCOMES_THREADS, 2 by default): each fit is
+    seeded and reads its own rows, so the result is the same as one after the other."""
     df = prepare(features)
     closed = df[df["is_closed"].astype(bool)]
     train, test = time_split(closed, settings.test_share)
@@ -225,49 +290,54 @@ def run(features: pd.DataFrame, settings: Settings) -> Result:
     # renewals), never on the test set; then report the chosen model on the test set.
     fit_part, validation = time_split(train, settings.test_share)
     y_validation = validation["renewed_label"].astype(int)
-    validation_auc = {}
-    for name, pipe in _candidates(settings.seed).items():
-        fitted = _fit(pipe, fit_part)
-        p = fitted.predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
-        validation_auc[name] = _scores(y_validation, p)[0] or 0.0
-    best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
-    chosen = _fit(_candidates(settings.seed)[best], train)
-    test_p = chosen.predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
+    with ThreadPoolExecutor(max_workers=workers or _workers()) as pool:
+        candidates = {
+            name: pool.submit(_fit, pipe, fit_part)
+            for name, pipe in _candidates(settings.seed).items()
+        }
+        signal_fits = {
+            signal: pool.submit(_fit_signal, col, train, test, settings.seed)
+            for signal, col in SIGNALS.items()
+        }
+        validation_auc = {}
+        for name, fitted in candidates.items():
+            p = fitted.result().predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
+            validation_auc[name] = _scores(y_validation, p)[0] or 0.0
+        best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
+        chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
+        # The chosen model refitted on every closed renewal scores the pending ones.
+        final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
+        chosen = chosen_fit.result()
+        test_p = chosen.predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
 
-    signal_rows = []
-    for signal, col in SIGNALS.items():
-        pipe = Pipeline(
-            [
-                ("prep", _preprocess([col], [])),
-                ("model", LogisticRegression(max_iter=1000, random_state=settings.seed)),
-            ]
+        signal_rows = []
+        for signal, col in SIGNALS.items():
+            auc, brier = signal_fits[signal].result()
+            signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
+        auc, brier = _scores(y_test, test_p)
+        signal_rows.append(("full_model", best, auc, brier, len(test)))
+        signals = pd.DataFrame(
+            signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
         )
-        pipe.fit(train[[col]], train["renewed_label"].astype(int))
-        auc, brier = _scores(y_test, pipe.predict_proba(test[[col]])[:, 1])
-        signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
-    auc, brier = _scores(y_test, test_p)
-    signal_rows.append(("full_model", best, auc, brier, len(test)))
-    signals = pd.DataFrame(
-        signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
-    )
-    signals["n_test"] = len(test)
-    signals["n_train"] = len(train)
-    signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
+        signals["n_test"] = len(test)
+        signals["n_train"] = len(train)
+        signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
 
-    calibration = _calibration(y_test, test_p)
+        calibration = _calibration(y_test, test_p)
 
-    # Score pending renewals with the chosen model refitted on every closed renewal.
-    final = _fit(_candidates(settings.seed)[best], closed)
-    version = _version(best, closed, settings)
-    pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
-    predictions = _predict(final, pending, closed, settings)
+        final = final_fit.result()
+        version = _version(best, closed, settings)
+        pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
+        predictions = _predict(final, pending, closed, settings, pool)
     predictions["model_version"] = version
     for frame in (signals, calibration):
         frame["model_version"] = version
     return Result(predictions, signals, calibration, version, best)
 
 
-def _predict(pipe, pending, reference, settings: Settings) -> pd.DataFrame:
+def _predict(
+    pipe, pending, reference, settings: Settings, pool: Executor | None = None
+) -> pd.DataFrame:
     cols = [
         "contract_id",
         "account_id",
@@ -292,7 +362,7 @@ def _predict(pipe, pending, reference, settings: Settings) -> pd.DataFrame:
     )
     arr = pd.to_numeric(out["expiring_arr"], errors="coerce").astype(float)
     out["arr_at_risk"] = np.round(arr * (1 - p), 2)
-    out["top_drivers"] = _drivers(pipe, pending.reset_index(drop=True), reference)
+    out["top_drivers"] = _drivers(pipe, pending.reset_index(drop=True), reference, pool)
     return out
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import AS_OF
 
+from customer_outcomes import renewal_model
 from customer_outcomes.config import Settings
 from customer_outcomes.dbt import run_dbt
 from customer_outcomes.renewal_model import SIGNALS, content_key, run, time_split
@@ -146,6 +147,37 @@ def test_same_data_and_seed_give_identical_predictions(built, read_only):
     assert stored["renewal_probability"].tolist() == pytest.approx(
         mine["renewal_probability"].tolist(), abs=0
     )
+
+
+def test_fits_side_by_side_give_the_same_result_as_one_after_another(built):
+    """The training run's fits and the drivers' predictions run on a thread pool: every frame
+    it returns is the same with one worker as with two."""
+    features = _features(built.warehouse)
+    serial = run(features, ModelSettings(seed=42), workers=1)
+    parallel = run(features, ModelSettings(seed=42), workers=2)
+    assert (
+        serial.model_type == parallel.model_type and serial.model_version == parallel.model_version
+    )
+    for name in ("predictions", "signals", "calibration"):
+        pd.testing.assert_frame_equal(getattr(serial, name), getattr(parallel, name))
+    assert parallel.predictions["top_drivers"].str.contains("pts)", regex=False).any()
+
+
+def test_drivers_from_one_transform_equal_a_transform_per_swapped_feature(built, monkeypatch):
+    """The drivers transform the pending rows once and swap each feature's transformed
+    columns; the same run that transforms each swapped frame in full gives the same text."""
+    features = _features(built.warehouse)
+    mappings = []
+    real = renewal_model._output_columns
+    monkeypatch.setattr(
+        renewal_model, "_output_columns", lambda *a: mappings.append(real(*a)) or mappings[-1]
+    )
+    fast = run(features, ModelSettings(seed=42), workers=1)
+    assert mappings and all(m is not None for m in mappings)  # the one-transform path ran
+    monkeypatch.setattr(renewal_model, "_output_columns", lambda prep, columns: None)
+    slow = run(features, ModelSettings(seed=42), workers=1)
+    pd.testing.assert_frame_equal(fast.predictions, slow.predictions)
+    assert fast.predictions["top_drivers"].str.contains("pts)", regex=False).sum() > 0
 
 
 def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
