@@ -27,7 +27,13 @@ from pathlib import Path
 
 import duckdb
 
-from .config import DEFAULT_MEMORY_LIMIT, PROJECT_DIR, Settings, apply_duckdb_limits
+from .config import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_THREADS,
+    PROJECT_DIR,
+    Settings,
+    apply_duckdb_limits,
+)
 from .dbt import AS_OF_ENV, dbt_env, dbt_executable
 
 # The demo generator writes about 1,900 events per account over 730 days.
@@ -288,7 +294,7 @@ def bench(
         events_target=events,
         accounts=accounts,
         memory_limit=env.get("OUTCOMES_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
-        threads=int(env.get("OUTCOMES_THREADS", "2")),
+        threads=int(env.get("OUTCOMES_THREADS", DEFAULT_THREADS)),
         machine=_machine(),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -36,13 +36,18 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_THREADS = "2"
 
 
+def threads() -> int:
+    """OUTCOMES_THREADS: DuckDB's threads and dbt's, and the renewal training's workers."""
+    return int(os.environ.get("OUTCOMES_THREADS", DEFAULT_THREADS))
+
+
 def duckdb_limits(warehouse: Path) -> dict[str, str]:
     """memory_limit, threads and temp_directory for a DuckDB connection of the CLI, from the
     same variables and with the same defaults as the dbt profile."""
     temp = os.environ.get("OUTCOMES_TEMP_DIR") or str(warehouse.resolve().parent / "duckdb_tmp")
     return {
         "memory_limit": os.environ.get("OUTCOMES_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
-        "threads": str(int(os.environ.get("OUTCOMES_THREADS", DEFAULT_THREADS))),
+        "threads": str(threads()),
         "temp_directory": temp,
     }
 

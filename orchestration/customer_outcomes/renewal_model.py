@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .config import threads
 
 NUMERIC = [
     "health_score",
@@ -273,14 +274,10 @@ def _fit_signal(col: str, train: pd.DataFrame, test: pd.DataFrame, seed: int):
     return _scores(test["renewed_label"].astype(int), pipe.predict_proba(test[[col]])[:, 1])
 
 
-def _workers() -> int:
-    return max(1, int(os.environ.get("OUTCOMES_THREADS", "2")))
-
-
 def run(features: pd.DataFrame, settings: Settings, workers: int | None = None) -> Result:
     """The training run. Its fits are independent of one another but for the model choice, so
-    they run side by side on ``workers`` threads (OUTCOMES_THREADS, 2 by default): each fit is
-    seeded and reads its own rows, so the result is the same as one after the other."""
+    they run side by side on ``workers`` threads (by default OUTCOMES_THREADS, as DuckDB): each
+    fit is seeded and reads its own rows, so the result is the same as one after the other."""
     df = prepare(features)
     closed = df[df["is_closed"].astype(bool)]
     train, test = time_split(closed, settings.test_share)
@@ -290,7 +287,7 @@ def run(features: pd.DataFrame, settings: Settings, workers: int | None = None) 
     # renewals), never on the test set; then report the chosen model on the test set.
     fit_part, validation = time_split(train, settings.test_share)
     y_validation = validation["renewed_label"].astype(int)
-    with ThreadPoolExecutor(max_workers=workers or _workers()) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
         candidates = {
             name: pool.submit(_fit, pipe, fit_part)
             for name, pipe in _candidates(settings.seed).items()
