@@ -299,3 +299,65 @@ def test_the_committed_gx_project_matches_the_code():
         assert shape(suite.expectation_configurations) == shape(
             [e.configuration for e in mart_expectations(mart)]
         ), mart
+
+
+def test_data_docs_render_only_the_newest_validation_results(tmp_path, monkeypatch):
+    """Each load stores a validation result per file; the Data Docs render the newest
+    DOCS_VALIDATION_RESULTS of them, not every result ever stored (the committed project too)."""
+    import pandas as pd
+    import yaml
+
+    from customer_outcomes import gx_suites
+
+    committed = yaml.safe_load((gx_suites.GX_DIR / "great_expectations.yml").read_text())
+    index = committed["data_docs_sites"]["local_site"]["site_index_builder"]
+    assert index["validation_results_limit"] == gx_suites.DOCS_VALIDATION_RESULTS
+
+    monkeypatch.setattr(gx_suites, "DOCS_VALIDATION_RESULTS", 2)
+    root = tmp_path / "gx"
+    gx_suites.init_project(root)
+    ctx = gx_suites.context(root)
+    frame = pd.DataFrame({gx_suites.ROW: [0], "feature_key": ["f"], "feature_name": ["F"]})
+    for _ in range(3):
+        gx_suites.run_checkpoint(ctx, "raw_features", frame)
+    stored = list((root / "uncommitted" / "validations" / "raw_features").rglob("*.json"))
+    gx_suites.build_docs(root)
+    site = root / "uncommitted" / "data_docs" / "local_site"
+    pages = list((site / "validations").rglob("*.html"))
+    assert (len(stored), len(pages)) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "allowed"),
+    [
+        ("integer", " 12 ", True),
+        ("integer", "\t+7\n", True),
+        ("integer", "1 2", False),
+        ("integer", "\u0661\u0662", False),  # Arabic-Indic digits: Python's \d matches them
+        ("integer", "12\u00a0", False),  # no-break space: Python's \s matches it
+        ("decimal", "-1.5e3", True),
+        ("decimal", ".5", True),
+        ("decimal", "1.2.3", False),
+        ("date", "2026-02-28", True),
+        ("date", "2026-13-01", False),
+        ("date", "\uff12\uff10\uff12\uff16-01-01", False),  # full-width digits
+        ("timestamp", " 2026-05-01T10:00:00Z", True),
+        ("timestamp", "2026-05-01 10:00:00.123+02:00", True),
+        ("timestamp", "2026-05-01T24:00:00", False),
+        ("boolean", "TRUE ", True),
+        ("boolean", "yes", False),
+    ],
+)
+def test_text_forms_are_ascii_and_the_same_in_pandas_and_python(kind, value, allowed):
+    """The contract's text forms (gx_suites.PATTERNS) accept ASCII digits and whitespace only,
+    and pandas' vectorized (Arrow/RE2) match agrees with Python's re on every case."""
+    import re
+
+    import pandas as pd
+
+    from customer_outcomes.gx_suites import PATTERNS
+
+    pattern = PATTERNS[kind]
+    assert bool(re.search(pattern, value)) is allowed
+    series = pd.Series([value], dtype="str")
+    assert bool(series.str.contains(pattern).iloc[0]) is allowed
