@@ -41,6 +41,15 @@ def threads() -> int:
     return int(os.environ.get("OUTCOMES_THREADS", DEFAULT_THREADS))
 
 
+def model_cache_dir() -> Path:
+    """Where the renewal training is kept between runs (OUTCOMES_MODEL_CACHE; by default
+    renewal_models/ next to the warehouse, so each warehouse has its own)."""
+    cache = os.environ.get("OUTCOMES_MODEL_CACHE")
+    if cache:
+        return Path(cache)
+    return Settings.from_env().warehouse.resolve().parent / "renewal_models"
+
+
 def duckdb_limits(warehouse: Path) -> dict[str, str]:
     """memory_limit, threads and temp_directory for a DuckDB connection of the CLI, from the
     same variables and with the same defaults as the dbt profile."""

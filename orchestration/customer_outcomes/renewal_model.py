@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import pickle
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -25,7 +29,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .config import threads
+from .config import model_cache_dir, threads
 
 NUMERIC = [
     "health_score",
@@ -92,6 +96,18 @@ class Result:
     calibration: pd.DataFrame
     model_version: str
     model_type: str
+
+
+@dataclass
+class Trained:
+    """What the closed renewals alone decide: the model chosen, refitted on every closed
+    renewal, and its test-set evaluation."""
+
+    model_type: str
+    final: Pipeline
+    signals: pd.DataFrame
+    calibration: pd.DataFrame
+    version: str
 
 
 def settings_from_frame(frame: pd.DataFrame) -> Settings:
@@ -274,12 +290,79 @@ def _fit_signal(col: str, train: pd.DataFrame, test: pd.DataFrame, seed: int):
     return _scores(test["renewed_label"].astype(int), pipe.predict_proba(test[[col]])[:, 1])
 
 
-def run(features: pd.DataFrame, settings: Settings, workers: int | None = None) -> Result:
-    """The training run. Its fits are independent of one another but for the model choice, so
-    they run side by side on ``workers`` threads (by default OUTCOMES_THREADS, as DuckDB): each
-    fit is seeded and reads its own rows, so the result is the same as one after the other."""
+def run(
+    features: pd.DataFrame,
+    settings: Settings,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+) -> Result:
+    """The training run and the scoring of the pending renewals. The fits are independent of
+    one another but for the model choice, so they run side by side on ``workers`` threads (by
+    default OUTCOMES_THREADS, as DuckDB): each fit is seeded and reads its own rows, so the
+    result is the same as one after the other.
+
+    With ``cache_dir``, the training (everything the closed renewals alone decide) is kept
+    there and reused while the closed renewals, the settings, this module and scikit-learn
+    are the same: a daily run with no renewal closed only scores (see ``_trained``)."""
     df = prepare(features)
     closed = df[df["is_closed"].astype(bool)]
+    pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
+    with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
+        trained = _trained(closed, settings, pool, cache_dir)
+        predictions = _predict(trained.final, pending, closed, settings, pool)
+    predictions["model_version"] = trained.version
+    return Result(
+        predictions,
+        trained.signals.copy(),
+        trained.calibration.copy(),
+        trained.version,
+        trained.model_type,
+    )
+
+
+def training_key(closed: pd.DataFrame, settings: Settings) -> str:
+    """What a training run depends on: the closed renewals' rows as prepared (sorted, so in
+    a fixed order), the settings, this module's code and the scikit-learn version."""
+    digest = hashlib.sha256()
+    digest.update(repr((settings, NUMERIC, CATEGORICAL, sklearn.__version__)).encode())
+    digest.update(Path(__file__).read_bytes())
+    columns = ["contract_id", "renewal_date", "renewed_label", *NUMERIC, *CATEGORICAL]
+    digest.update(pd.util.hash_pandas_object(closed[columns], index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+# Trained models kept in the cache directory (the newest by write time).
+CACHE_KEEP = 4
+
+
+def _trained(
+    closed: pd.DataFrame, settings: Settings, pool: Executor, cache_dir: Path | None
+) -> Trained:
+    """The training, read from ``cache_dir`` when a run on the same closed renewals stored it
+    there, else trained and stored. An unreadable file is trained again and overwritten."""
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"renewal-{training_key(closed, settings)[:32]}.pkl"
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            pass
+        except Exception:  # a partial or foreign file: train again
+            path.unlink(missing_ok=True)
+    trained = _train(closed, settings, pool)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        part.write_bytes(pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL))
+        part.replace(path)
+        kept = sorted(cache_dir.glob("renewal-*.pkl"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    return trained
+
+
+def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
     train, test = time_split(closed, settings.test_share)
     y_test = test["renewed_label"].astype(int)
 
@@ -287,49 +370,40 @@ def run(features: pd.DataFrame, settings: Settings, workers: int | None = None) 
     # renewals), never on the test set; then report the chosen model on the test set.
     fit_part, validation = time_split(train, settings.test_share)
     y_validation = validation["renewed_label"].astype(int)
-    with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
-        candidates = {
-            name: pool.submit(_fit, pipe, fit_part)
-            for name, pipe in _candidates(settings.seed).items()
-        }
-        signal_fits = {
-            signal: pool.submit(_fit_signal, col, train, test, settings.seed)
-            for signal, col in SIGNALS.items()
-        }
-        validation_auc = {}
-        for name, fitted in candidates.items():
-            p = fitted.result().predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
-            validation_auc[name] = _scores(y_validation, p)[0] or 0.0
-        best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
-        chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
-        # The chosen model refitted on every closed renewal scores the pending ones.
-        final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
-        chosen = chosen_fit.result()
-        test_p = chosen.predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
+    candidates = {
+        name: pool.submit(_fit, pipe, fit_part) for name, pipe in _candidates(settings.seed).items()
+    }
+    signal_fits = {
+        signal: pool.submit(_fit_signal, col, train, test, settings.seed)
+        for signal, col in SIGNALS.items()
+    }
+    validation_auc = {}
+    for name, fitted in candidates.items():
+        p = fitted.result().predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
+        validation_auc[name] = _scores(y_validation, p)[0] or 0.0
+    best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
+    chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
+    # The chosen model refitted on every closed renewal scores the pending ones.
+    final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
+    test_p = chosen_fit.result().predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
 
-        signal_rows = []
-        for signal, col in SIGNALS.items():
-            auc, brier = signal_fits[signal].result()
-            signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
-        auc, brier = _scores(y_test, test_p)
-        signal_rows.append(("full_model", best, auc, brier, len(test)))
-        signals = pd.DataFrame(
-            signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
-        )
-        signals["n_test"] = len(test)
-        signals["n_train"] = len(train)
-        signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
-
-        calibration = _calibration(y_test, test_p)
-
-        final = final_fit.result()
-        version = _version(best, closed, settings)
-        pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
-        predictions = _predict(final, pending, closed, settings, pool)
-    predictions["model_version"] = version
+    signal_rows = []
+    for signal, col in SIGNALS.items():
+        auc, brier = signal_fits[signal].result()
+        signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
+    auc, brier = _scores(y_test, test_p)
+    signal_rows.append(("full_model", best, auc, brier, len(test)))
+    signals = pd.DataFrame(
+        signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
+    )
+    signals["n_test"] = len(test)
+    signals["n_train"] = len(train)
+    signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
+    calibration = _calibration(y_test, test_p)
+    version = _version(best, closed, settings)
     for frame in (signals, calibration):
         frame["model_version"] = version
-    return Result(predictions, signals, calibration, version, best)
+    return Trained(best, final_fit.result(), signals, calibration, version)
 
 
 def _predict(
@@ -387,7 +461,8 @@ def content_key(features: pd.DataFrame) -> str:
 
 
 def run_cached(features: pd.DataFrame, settings: Settings) -> Result:
-    """``run`` once per distinct input within a process (the three dbt models share it).
+    """``run`` once per distinct input within a process (the three dbt models share it), with
+    the training kept between runs in ``model_cache_dir()``.
 
     dbt runs the three models in one process: the calibration and signal models run after the
     predictions and reuse their training run; the lock keeps two models from training the same
@@ -398,5 +473,5 @@ def run_cached(features: pd.DataFrame, settings: Settings) -> Result:
         if key not in _RESULTS:
             if len(_RESULTS) >= 4:
                 _RESULTS.pop(next(iter(_RESULTS)))
-            _RESULTS[key] = run(features, settings)
+            _RESULTS[key] = run(features, settings, cache_dir=model_cache_dir())
         return _RESULTS[key]

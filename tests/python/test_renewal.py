@@ -208,3 +208,56 @@ def test_one_training_run_serves_the_three_models_whatever_the_row_order():
     changed.loc[0, "arr"] = 1.6
     assert content_key(changed) != content_key(frame)
     assert content_key(frame.rename(columns={"arr": "acv"})) != content_key(frame)
+
+
+def _no_training(*args, **kwargs):
+    raise RuntimeError("trained")
+
+
+def test_training_is_kept_and_reused_while_the_closed_renewals_are_the_same(
+    built, tmp_path, monkeypatch
+):
+    """A run with a cache directory stores its training; a later run whose closed renewals
+    are the same reads it back and only scores (no fit), with the same output as a run that
+    trains; a changed closed renewal is a new training, and only the newest are kept."""
+    features = _features(built.warehouse)
+    settings = ModelSettings(seed=42)
+    first = run(features, settings, cache_dir=tmp_path)
+    stored = list(tmp_path.glob("renewal-*.pkl"))
+    assert len(stored) == 1
+
+    later = features.copy()  # a later day: the pending renewals' features moved
+    later.loc[~later["is_closed"].astype(bool), "intent_score"] = 0.0
+    trained_again = run(later, settings)
+    assert not trained_again.predictions.equals(first.predictions)
+    monkeypatch.setattr(renewal_model, "_fit", _no_training)
+    reused = run(later, settings, cache_dir=tmp_path)
+    assert (reused.model_type, reused.model_version) == (
+        trained_again.model_type,
+        trained_again.model_version,
+    )
+    for name in ("predictions", "signals", "calibration"):
+        pd.testing.assert_frame_equal(getattr(reused, name), getattr(trained_again, name))
+
+    relabelled = features.copy()
+    closed = relabelled.index[relabelled["is_closed"].astype(bool)]
+    relabelled.loc[closed[0], "renewed_label"] = 1 - relabelled.loc[closed[0], "renewed_label"]
+    with pytest.raises(RuntimeError, match="trained"):
+        run(relabelled, settings, cache_dir=tmp_path)
+    monkeypatch.undo()
+    monkeypatch.setattr(renewal_model, "CACHE_KEEP", 1)
+    run(relabelled, settings, cache_dir=tmp_path)
+    kept = list(tmp_path.glob("renewal-*.pkl"))
+    assert len(kept) == 1 and kept != stored
+
+
+def test_an_unreadable_stored_training_is_trained_again(built, tmp_path):
+    features = _features(built.warehouse)
+    settings = ModelSettings(seed=42)
+    first = run(features, settings, cache_dir=tmp_path)
+    (stored,) = tmp_path.glob("renewal-*.pkl")
+    stored.write_bytes(b"not a pickle")
+    second = run(features, settings, cache_dir=tmp_path)
+    for name in ("predictions", "signals", "calibration"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    assert stored.read_bytes() != b"not a pickle"
