@@ -321,13 +321,13 @@ def run(
 
 
 def training_key(closed: pd.DataFrame, settings: Settings) -> str:
-    """What a training run depends on: the closed renewals' rows as prepared (sorted, so in
-    a fixed order), the settings, this module's code and the scikit-learn version."""
+    """What a training run depends on: the closed renewals' rows as prepared (their values,
+    by content_key), the settings, this module's code and the scikit-learn version."""
     digest = hashlib.sha256()
-    digest.update(repr((settings, NUMERIC, CATEGORICAL, sklearn.__version__)).encode())
+    digest.update(repr((settings, sklearn.__version__)).encode())
     digest.update(Path(__file__).read_bytes())
     columns = ["contract_id", "renewal_date", "renewed_label", *NUMERIC, *CATEGORICAL]
-    digest.update(pd.util.hash_pandas_object(closed[columns], index=False).to_numpy().tobytes())
+    digest.update(content_key(closed[columns]).encode())
     return digest.hexdigest()
 
 
