@@ -30,50 +30,107 @@ snapshots as (
 ),
 
 goal_snapshots as (
-    {%- for part in snapshot_scope_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
-        select
-            goals.goal_id,
-            goals.account_id,
-            goals.baseline_value,
-            goals.target_value,
-            goals.baseline_date,
-            goals.target_date,
-            goals.goal_weight,
-            goals.goal_status,
-            snapshots.snapshot_date,
-            snapshots.is_current
-        from goals
-        inner join snapshots
-            on
-                cast(goals.created_at as date) <= snapshots.snapshot_date
-                and (snapshots.account_id is null or goals.account_id = snapshots.account_id)
-        where {{ part }}
-        {{ 'union all' if not loop.last }}
+    {#- Dates every account shares (account_id null: an inequality join), then one account's
+        own dates (an equality join): one join with "account_id is null or ..." has no key
+        to hash on and pairs every goal with every date. #}
+    {%- set parts = snapshot_scope_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
+    {%- for part in parts %}
+        {%- set last_part = loop.last %}
+        {%- for shared in [true, false] %}
+            {%- set join_conditions = [
+                'cast(goals.created_at as date) <= snapshots.snapshot_date'
+            ] %}
+            {%- if not shared %}
+                {%- do join_conditions.append('goals.account_id = snapshots.account_id') %}
+            {%- endif %}
+            select
+                goals.goal_id,
+                goals.account_id,
+                goals.baseline_value,
+                goals.target_value,
+                goals.baseline_date,
+                goals.target_date,
+                goals.goal_weight,
+                goals.goal_status,
+                snapshots.snapshot_date,
+                snapshots.is_current
+            from goals
+            inner join snapshots
+                on {{ join_conditions | join(' and ') }}
+            where {{ part }}{{ ' and snapshots.account_id is null' if shared }}
+            {{ 'union all' if not (loop.last and last_part) }}
+        {%- endfor %}
     {%- endfor %}
 ),
 
-measurements_ranked as (
+measurements_ordered as (
+    {#- The latest measurement known on a date is the newest by measured_on (then recorded_at,
+        measurement_id) among those measured and recorded by then. A measurement becomes known on
+        the later of the two dates. Per goal: order the measurements once, take the running newest
+        and running count over the dates they became known, and keep each as an interval
+        [known_from, known_until) that a snapshot date falls in. This replaces ranking the
+        measurements of every goal x snapshot pair (goals x dates x measurements rows in a
+        window, which cannot spill well) by a join on goal_id and the date interval. #}
     select
-        goal_snapshots.goal_id,
-        goal_snapshots.snapshot_date,
-        measurements.measured_on,
-        measurements.measured_value,
+        goal_id,
+        measured_on,
+        measured_value,
+        case
+            when cast(recorded_at as date) > measured_on then cast(recorded_at as date)
+            else measured_on
+        end as known_from,
         row_number() over (
-            partition by goal_snapshots.goal_id, goal_snapshots.snapshot_date
-            order by
-                measurements.measured_on desc,
-                measurements.recorded_at desc,
-                measurements.measurement_id desc
-        ) as measurement_rank,
-        count(*) over (
-            partition by goal_snapshots.goal_id, goal_snapshots.snapshot_date
-        ) as measurements_known
-    from goal_snapshots
-    inner join measurements
+            partition by goal_id
+            order by measured_on, recorded_at, measurement_id
+        ) as measurement_order
+    from measurements
+    where measured_on is not null and recorded_at is not null
+),
+
+known_by_date as (
+    select
+        goal_id,
+        known_from,
+        max(measurement_order) as newest_order,
+        count(*) as measurements_added
+    from measurements_ordered
+    group by goal_id, known_from
+),
+
+known_intervals as (
+    select
+        goal_id,
+        known_from,
+        coalesce(
+            lead(known_from) over (partition by goal_id order by known_from),
+            cast('9999-12-31' as date)
+        ) as known_until,
+        max(newest_order) over (
+            partition by goal_id
+            order by known_from
+            rows between unbounded preceding and current row
+        ) as latest_order,
+        cast(sum(measurements_added) over (
+            partition by goal_id
+            order by known_from
+            rows between unbounded preceding and current row
+        ) as {{ dbt.type_bigint() }}) as measurements_known
+    from known_by_date
+),
+
+latest_known as (
+    select
+        known_intervals.goal_id,
+        known_intervals.known_from,
+        known_intervals.known_until,
+        known_intervals.measurements_known,
+        measurements_ordered.measured_on,
+        measurements_ordered.measured_value
+    from known_intervals
+    inner join measurements_ordered
         on
-            goal_snapshots.goal_id = measurements.goal_id
-            and goal_snapshots.snapshot_date >= measurements.measured_on
-            and cast(measurements.recorded_at as date) <= goal_snapshots.snapshot_date
+            known_intervals.goal_id = measurements_ordered.goal_id
+            and known_intervals.latest_order = measurements_ordered.measurement_order
 ),
 
 progress as (
@@ -92,11 +149,11 @@ progress as (
         / {{ dbt.datediff(baseline_date, 'goal_snapshots.target_date', 'day') }}
             as elapsed_share
     from goal_snapshots
-    left join measurements_ranked as latest
+    left join latest_known as latest
         on
             goal_snapshots.goal_id = latest.goal_id
-            and goal_snapshots.snapshot_date = latest.snapshot_date
-            and latest.measurement_rank = 1
+            and goal_snapshots.snapshot_date >= latest.known_from
+            and goal_snapshots.snapshot_date < latest.known_until
 ),
 
 final as (
