@@ -135,7 +135,10 @@ components as (
         end as intent_score,
         case
             when csat_windowed.csat_responses > 0
-                then 100.0 * csat_windowed.csat_satisfied / csat_windowed.csat_responses
+                then cast(
+                    100.0 * csat_windowed.csat_satisfied / csat_windowed.csat_responses
+                    as {{ type_double() }}
+                )
         end as csat_score
     from account_snapshots
     left join value_realization
