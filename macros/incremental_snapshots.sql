@@ -109,6 +109,27 @@
     ]) }}
 {%- endmacro %}
 
+{#- snapshot_scope_parts for a join of the snapshot dates (int_snapshot_dates, whose
+    account_id is null on the dates every account shares and set on one account's own cut-off
+    dates) to an account-level table: each part twice, the shared dates (`where` adds
+    `account_id is null`, no account condition: an inequality join) and the account's own
+    dates (`account_condition`: one equality to join on). One join with "account_id is null or
+    = ..." has no key to hash on and pairs every row with every date. -#}
+{% macro snapshot_join_parts(scope, date_expression, account_expression, spine_account='snapshots.account_id') -%}
+    {%- set parts = [] -%}
+    {%- for part in snapshot_scope_parts(scope, date_expression, account_expression) -%}
+        {%- do parts.append({
+            'where': part ~ ' and ' ~ spine_account ~ ' is null',
+            'account_condition': [],
+        }) -%}
+        {%- do parts.append({
+            'where': part,
+            'account_condition': [account_expression ~ ' = ' ~ spine_account],
+        }) -%}
+    {%- endfor -%}
+    {{ return(parts) }}
+{%- endmacro %}
+
 {#- The accounts whose inputs changed after the model's previous build (`changes`: the
     relation of int_account_input_changes, for callers that cannot ref it). -#}
 {% macro changed_accounts(scope, account_expression, changes=none) -%}

@@ -38,34 +38,28 @@ weights as (
 ),
 
 account_snapshots as (
-    {#- Dates every account shares, then an account's own dates, as separate joins (see
-        int_goal_attainment_snapshots); an open-ended contract covers up to 9999-12-31, so
-        both bounds are plain comparisons a range join can use. #}
-    {%- set parts = snapshot_scope_parts(
+    {#- Shared dates and each account's own dates as separate joins (snapshot_join_parts); an
+        open-ended contract covers up to 9999-12-31, so both coverage bounds are plain
+        comparisons a range join can use. #}
+    {%- set parts = snapshot_join_parts(
         scope, 'snapshots.snapshot_date', 'contracts.account_id'
     ) %}
     {%- for part in parts %}
-        {%- set last_part = loop.last %}
-        {%- for shared in [true, false] %}
-            {%- set join_conditions = [
-                'snapshots.snapshot_date >= contracts.start_date',
-                "snapshots.snapshot_date <= coalesce(contracts.coverage_end_date, "
-                ~ "cast('9999-12-31' as date))",
-            ] %}
-            {%- if not shared %}
-                {%- do join_conditions.append('snapshots.account_id = contracts.account_id') %}
-            {%- endif %}
-            select distinct
-                contracts.account_id,
-                snapshots.snapshot_date,
-                snapshots.week_start,
-                snapshots.is_current
-            from snapshots
-            inner join contracts
-                on {{ join_conditions | join(' and ') }}
-            where {{ part }}{{ ' and snapshots.account_id is null' if shared }}
-            {{ 'union all' if not (loop.last and last_part) }}
-        {%- endfor %}
+        {%- set join_conditions = [
+            'snapshots.snapshot_date >= contracts.start_date',
+            "snapshots.snapshot_date <= coalesce(contracts.coverage_end_date, "
+            ~ "cast('9999-12-31' as date))",
+        ] + part.account_condition %}
+        select distinct
+            contracts.account_id,
+            snapshots.snapshot_date,
+            snapshots.week_start,
+            snapshots.is_current
+        from snapshots
+        inner join contracts
+            on {{ join_conditions | join(' and ') }}
+        where {{ part.where }}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 

@@ -30,36 +30,27 @@ snapshots as (
 ),
 
 goal_snapshots as (
-    {#- Dates every account shares (account_id null: an inequality join), then one account's
-        own dates (an equality join): one join with "account_id is null or ..." has no key
-        to hash on and pairs every goal with every date. #}
-    {%- set parts = snapshot_scope_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
+    {#- Shared dates and each account's own dates as separate joins (snapshot_join_parts). #}
+    {%- set parts = snapshot_join_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
     {%- for part in parts %}
-        {%- set last_part = loop.last %}
-        {%- for shared in [true, false] %}
-            {%- set join_conditions = [
-                'cast(goals.created_at as date) <= snapshots.snapshot_date'
-            ] %}
-            {%- if not shared %}
-                {%- do join_conditions.append('goals.account_id = snapshots.account_id') %}
-            {%- endif %}
-            select
-                goals.goal_id,
-                goals.account_id,
-                goals.baseline_value,
-                goals.target_value,
-                goals.baseline_date,
-                goals.target_date,
-                goals.goal_weight,
-                goals.goal_status,
-                snapshots.snapshot_date,
-                snapshots.is_current
-            from goals
-            inner join snapshots
-                on {{ join_conditions | join(' and ') }}
-            where {{ part }}{{ ' and snapshots.account_id is null' if shared }}
-            {{ 'union all' if not (loop.last and last_part) }}
-        {%- endfor %}
+        {%- set join_conditions = ['cast(goals.created_at as date) <= snapshots.snapshot_date']
+            + part.account_condition %}
+        select
+            goals.goal_id,
+            goals.account_id,
+            goals.baseline_value,
+            goals.target_value,
+            goals.baseline_date,
+            goals.target_date,
+            goals.goal_weight,
+            goals.goal_status,
+            snapshots.snapshot_date,
+            snapshots.is_current
+        from goals
+        inner join snapshots
+            on {{ join_conditions | join(' and ') }}
+        where {{ part.where }}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 
