@@ -2,15 +2,7 @@
     re-deliveries) but only with the same content. Nulls compare equal here (select distinct).
     On a column: the column is the key. -#}
 {% test same_content_per_key(model, column_name, columns) %}
-    select
-        {{ column_name }},
-        count(*) as contents
-    from (
-        select distinct
-            {{ column_name }},
-            {{ columns | join(', ') }}
-        from {{ model }}
-    ) as contents
-    group by {{ column_name }}
-    having count(*) > 1
+    {{ return(adapter.dispatch('test_same_content_per_key', 'customer_outcomes')(
+        model, column_name, columns
+    )) }}
 {% endtest %}
