@@ -37,16 +37,12 @@
         where least_content <> greatest_content
     )
 
-    select
-        {{ column_name }},
-        count(*) as contents
-    from (
-        select distinct
-            {{ column_name }},
-            {{ columns | join(', ') }}
-        from {{ model }}
-        where hash({{ column_name }}) in (select candidates.key_hash from candidates)
-    ) as contents
-    group by {{ column_name }}
-    having count(*) > 1
+    {%- set candidate_rows -%}
+        (
+            select *
+            from {{ model }}
+            where hash({{ column_name }}) in (select candidates.key_hash from candidates)
+        ) as candidate_rows
+    {%- endset %}
+    {{ default__test_same_content_per_key(candidate_rows, column_name, columns) }}
 {% endmacro %}
