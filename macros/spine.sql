@@ -41,3 +41,10 @@
 {% macro spark__type_double() -%}
     double
 {%- endmacro %}
+
+{#- The end of an open-ended interval (an open contract's coverage, the newest measurement's
+    validity): a date later than any real one, so "date <= end" needs no null test and stays
+    a plain comparison a range join can use. -#}
+{% macro open_end_date() -%}
+    cast('9999-12-31' as date)
+{%- endmacro %}

@@ -39,7 +39,7 @@ weights as (
 
 account_snapshots as (
     {#- Shared dates and each account's own dates as separate joins (snapshot_join_parts); an
-        open-ended contract covers up to 9999-12-31, so both coverage bounds are plain
+        open-ended contract covers up to open_end_date(), so both coverage bounds are plain
         comparisons a range join can use. #}
     {%- set parts = snapshot_join_parts(
         scope, 'snapshots.snapshot_date', 'contracts.account_id'
@@ -47,8 +47,8 @@ account_snapshots as (
     {%- for part in parts %}
         {%- set join_conditions = [
             'snapshots.snapshot_date >= contracts.start_date',
-            "snapshots.snapshot_date <= coalesce(contracts.coverage_end_date, "
-            ~ "cast('9999-12-31' as date))",
+            'snapshots.snapshot_date <= coalesce(contracts.coverage_end_date, '
+            ~ open_end_date() ~ ')',
         ] + part.account_condition %}
         select distinct
             contracts.account_id,

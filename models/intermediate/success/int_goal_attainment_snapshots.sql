@@ -94,7 +94,7 @@ known_intervals as (
         known_from,
         coalesce(
             lead(known_from) over (partition by goal_id order by known_from),
-            cast('9999-12-31' as date)
+            {{ open_end_date() }}
         ) as known_until,
         max(newest_order) over (
             partition by goal_id
