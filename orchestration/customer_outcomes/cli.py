@@ -451,7 +451,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args, unknown = root.parse_known_args(argv)
+    # `outcomes build --full-refresh --select x` and `outcomes build -- --select x` both pass
+    # their dbt options on (argparse's remainder alone misses options before any positional).
+    if getattr(args, "func", None) is cmd_build:
+        args.dbt_args = [a for a in [*unknown, *args.dbt_args] if a != "--"]
+    elif unknown:
+        root.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.func(args)
     except (ValueError, OSError, duckdb.Error) as exc:

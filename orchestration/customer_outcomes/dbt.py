@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from .config import PROJECT_DIR, Settings
+from .spill import full_build_space_warning, resource_failure_hint, spill_dir
 
 # The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
 # by environment because a changed --vars value makes dbt parse the whole project again.
@@ -41,7 +43,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
     env["OUTCOMES_LANDING"] = str(settings.landing.resolve())
     env["OUTCOMES_SERVE"] = str(settings.serve.resolve())
-    env.setdefault("OUTCOMES_TEMP_DIR", str(settings.warehouse.resolve().parent / "duckdb_tmp"))
+    env.setdefault("OUTCOMES_TEMP_DIR", str(spill_dir(settings)))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
 
@@ -112,7 +114,13 @@ def run_dbt(
     as_of: str | None = None,
     echo: bool = True,
 ) -> int:
-    """Run ``dbt <args>`` in the project, streaming its log; returns the exit code."""
+    """Run ``dbt <args>`` in the project, streaming its log; returns the exit code. A build
+    that reads every event is preceded by a warning when its spill may not fit on disk, and a
+    failure for want of memory or spill disk is followed by what to do about it (spill.py)."""
+    if args and args[0] in ("build", "run"):
+        warning = full_build_space_warning(settings, "--full-refresh" in args)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
     colors = [] if sys.stdout.isatty() else ["--no-use-colors"]
     cmd = [
         dbt_executable(),
@@ -135,8 +143,14 @@ def run_dbt(
         text=True,
     )
     assert proc.stdout is not None
+    tail: deque[str] = deque(maxlen=200)
     for line in proc.stdout:
         if echo:
             sys.stdout.write(line)
             sys.stdout.flush()
-    return proc.wait()
+        tail.append(line)
+    rc = proc.wait()
+    hint = resource_failure_hint(tail, settings) if rc else None
+    if hint:
+        print(hint, file=sys.stderr, flush=True)
+    return rc

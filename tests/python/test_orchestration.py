@@ -147,6 +147,34 @@ def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
     assert first_run.serve.read_bytes() == old
 
 
+def test_a_build_out_of_memory_says_what_to_do(first_run, tmp_path, monkeypatch):
+    from dagster import materialize
+
+    from customer_outcomes.defs.assets import dbt_models
+    from customer_outcomes.defs.resources import resources
+
+    # A copy of the build database, built again under a memory limit DuckDB cannot work in:
+    # the step fails with dbt's error and what to change (spill.resource_failure_hint).
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(first_run.warehouse, warehouse)
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "1MB")
+    monkeypatch.setenv("OUTCOMES_TEMP_DIR", str(tmp_path / "spill"))
+    result = materialize(
+        [dbt_models],
+        resources=resources(
+            landing=str(first_run.landing), warehouse=str(warehouse), serve=str(first_run.serve)
+        ),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error)
+    assert "Out of Memory Error" in message
+    assert "DuckDB ran out of memory" in message
+    assert "memory_limit 1MB (OUTCOMES_MEMORY_LIMIT)" in message
+    assert f"{tmp_path / 'spill'} (OUTCOMES_TEMP_DIR)" in message
+
+
 def test_a_killed_run_leaves_the_serve_file_and_a_rerun_publishes_identical_marts(
     first_run, tmp_path
 ):

@@ -18,11 +18,13 @@ from dagster import (
     multi_asset,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ..contract import TABLES
 from ..dbt import as_of_env
 from ..load import describe, load_landing
 from ..publish import MartsBreakPromises, audit_and_publish
+from ..spill import full_build_space_warning, resource_failure_hint, spill_dir
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -100,6 +102,8 @@ def dbt_models(
     """`dbt build`: every model, data test (as asset checks) and the renewal model."""
     settings = outcomes.settings()
     os.environ["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
+    # Spill next to the warehouse, as the CLI's builds do (dbt.dbt_env).
+    os.environ.setdefault("OUTCOMES_TEMP_DIR", str(spill_dir(settings)))
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
@@ -108,8 +112,17 @@ def dbt_models(
     args += ["--exclude-resource-type", "unit_test"]
     # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
     # the whole project again (macros/as_of_date.sql). Restored after the run.
+    warning = full_build_space_warning(settings, config.full_refresh)
+    if warning:
+        context.log.warning(warning)
     with as_of_env(outcomes.as_of or None):
-        yield from dbt.cli(args, context=context).stream()
+        try:
+            yield from dbt.cli(args, context=context).stream()
+        except DagsterDbtCliRuntimeError as exc:
+            hint = resource_failure_hint(str(exc.description).splitlines(), settings)
+            if hint is None:
+                raise
+            raise Failure(description=f"{exc.description}\n\n{hint}") from exc
 
 
 def _mart_keys() -> list[AssetKey]:

@@ -1,0 +1,144 @@
+"""Spill disk and memory: the warning before a full build that may not fit on disk, and what a
+build failing for want of memory or spill disk tells its user (customer_outcomes.spill)."""
+
+from __future__ import annotations
+
+import stat
+import sys
+
+import duckdb
+import pytest
+
+from customer_outcomes import cli, spill
+from customer_outcomes import dbt as dbt_module
+from customer_outcomes.config import Settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    monkeypatch.setenv("OUTCOMES_TEMP_DIR", str(tmp_path / "spill"))
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "2GB")
+    return Settings(tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "serve.duckdb")
+
+
+def duckdb_error(tmp_path, setup: str, query: str) -> str:
+    """The message of a real DuckDB failure under the given settings."""
+    con = duckdb.connect(str(tmp_path / "oom.duckdb"))
+    con.execute(setup)
+    with pytest.raises(duckdb.OutOfMemoryException) as caught:
+        con.execute(query).fetchall()
+    con.close()
+    return str(caught.value)
+
+
+def test_spill_disk_full_is_explained_as_disk(tmp_path, settings):
+    # DuckDB's own message when the spill directory is full (capped here at 1MB).
+    message = duckdb_error(
+        tmp_path,
+        f"set memory_limit = '20MB'; set threads = 1; set temp_directory = '{tmp_path}/t';"
+        " set max_temp_directory_size = '1MB';"
+        " create table t as select repeat('x', 50) || range as s from range(3000000)",
+        "select s, count(*) from t group by s order by s",
+    )
+    hint = spill.resource_failure_hint(["12:00:00  Runtime Error", *message.splitlines()], settings)
+    assert hint.startswith("DuckDB ran out of spill disk (Out of Memory Error: failed to offload")
+    assert f"{tmp_path / 'spill'} (OUTCOMES_TEMP_DIR)" in hint
+    assert "memory_limit 2GB (OUTCOMES_MEMORY_LIMIT)" in hint
+    assert "GB free now" in hint and "Free disk" in hint
+
+
+def test_memory_failure_is_explained_as_memory(tmp_path, settings):
+    message = duckdb_error(
+        tmp_path,
+        "set memory_limit = '1MB'; set threads = 1",
+        "select list(range) from range(1000000)",
+    )
+    hint = spill.resource_failure_hint(message.splitlines(), settings)
+    assert hint.startswith("DuckDB ran out of memory (Out of Memory Error: failed to allocate")
+    assert "Raise OUTCOMES_MEMORY_LIMIT, or lower OUTCOMES_THREADS" in hint
+    assert "Free disk" not in hint
+
+
+def test_no_space_left_on_device_is_disk(settings):
+    hint = spill.resource_failure_hint(
+        ["IO Error: Could not write file: No space left on device"], settings
+    )
+    assert hint.startswith("DuckDB ran out of spill disk (IO Error")
+
+
+def test_other_failures_get_no_hint(settings):
+    lines = ["Runtime Error in model x", "Binder Error: column y not found", "Done. ERROR=1"]
+    assert spill.resource_failure_hint(lines, settings) is None
+
+
+def make_warehouse(path, events: int, built: bool) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw")
+    con.execute(f"create table raw.usage_events as select range as event_id from range({events})")
+    if built:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_account_usage_daily (usage_date date)")
+    con.close()
+
+
+def test_full_build_warning_when_the_spill_may_not_fit(settings, monkeypatch):
+    make_warehouse(settings.warehouse, 2_000_000, built=True)
+    monkeypatch.setattr(spill, "free_gb", lambda path: 0.5)
+    # 2 M events x 0.35 GB = 0.7 GB needed, 0.5 GB free.
+    warning = spill.full_build_space_warning(settings, full_refresh=True)
+    assert warning.startswith(
+        "warning: a full build of 2,000,000 events may spill up to about 0.7 GB to "
+        f"{settings.warehouse.parent / 'spill'} (OUTCOMES_TEMP_DIR), whose disk has 0.5 GB free."
+    )
+    # An incremental build of built models reads only the new events: no warning.
+    assert spill.full_build_space_warning(settings, full_refresh=False) is None
+    monkeypatch.setattr(spill, "free_gb", lambda path: 0.8)
+    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+
+
+def test_first_build_counts_as_full(settings, monkeypatch):
+    make_warehouse(settings.warehouse, 2_000_000, built=False)
+    monkeypatch.setattr(spill, "free_gb", lambda path: 0.5)
+    assert spill.full_build_space_warning(settings, full_refresh=False).startswith("warning:")
+
+
+def test_no_warning_without_a_readable_warehouse(settings, monkeypatch):
+    monkeypatch.setattr(spill, "free_gb", lambda path: 0.0)
+    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+    settings.warehouse.write_text("not a database")
+    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+
+
+def test_free_gb_of_a_directory_not_created_yet(tmp_path):
+    assert spill.free_gb(tmp_path / "not" / "yet") > 0
+
+
+def test_run_dbt_prints_the_hint_after_a_resource_failure(tmp_path, settings, monkeypatch, capsys):
+    fake = tmp_path / "dbt"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "print('Runtime Error')\n"
+        "print('  Out of Memory Error: failed to allocate data of size 32.0 KiB')\n"
+        "raise SystemExit(2)\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(dbt_module, "dbt_executable", lambda: str(fake))
+    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 2
+    assert "DuckDB ran out of memory (Out of Memory Error" in capsys.readouterr().err
+
+    fake.write_text(f"#!{sys.executable}\nprint('Done. ERROR=1')\nraise SystemExit(1)\n")
+    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 1
+    assert "DuckDB ran out" not in capsys.readouterr().err
+
+
+def test_build_passes_dbt_options_on(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "run_dbt", lambda settings, args, as_of=None: seen.append(args) or 0)
+    assert cli.main(["build", "--full-refresh", "--select", "dim_accounts"]) == 0
+    assert cli.main(["build", "--as-of", "2026-01-31", "--", "--select", "dim_accounts"]) == 0
+    assert seen == [
+        ["build", "--full-refresh", "--select", "dim_accounts"],
+        ["build", "--select", "dim_accounts"],
+    ]
+    with pytest.raises(SystemExit):
+        cli.main(["load", "--no-such-option"])
