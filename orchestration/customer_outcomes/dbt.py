@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import PROJECT_DIR, Settings
-from .spill import full_build_space_warning, resource_failure_hint, spill_dir
+from .spill import plan_build, resource_failure_hint, spill_dir
 
 # The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
 # by environment because a changed --vars value makes dbt parse the whole project again.
@@ -115,17 +115,18 @@ def run_dbt(
     echo: bool = True,
 ) -> int:
     """Run ``dbt <args>`` in the project, streaming its log; returns the exit code. A build
-    that reads every event is preceded by a warning when its spill may not fit on disk, and a
-    failure for want of memory or spill disk is followed by what to do about it (spill.py)."""
-    if args and args[0] in ("build", "run"):
-        warning = full_build_space_warning(settings, "--full-refresh" in args)
-        if warning:
-            print(warning, file=sys.stderr, flush=True)
+    that reads the whole event history runs as spill.plan_build says (one node at a time when
+    it does not fit in memory; a warning when its spill may not fit on disk), and a failure for
+    want of memory or spill disk is followed by what to do about it."""
+    plan = plan_build(settings, args)
+    for note in plan.notes:
+        print(note, file=sys.stderr, flush=True)
     colors = [] if sys.stdout.isatty() else ["--no-use-colors"]
     cmd = [
         dbt_executable(),
         *colors,
         *args,
+        *plan.extra_args,
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",

@@ -1,4 +1,5 @@
-"""Disk for DuckDB's spilling: a warning before a full build that may not fit, and a plain
+"""Memory and disk for builds that read the whole event history: one node at a time when the
+history does not fit in memory, a warning when the spill may not fit on disk, and a plain
 explanation when a build fails for want of memory or spill disk.
 
 DuckDB keeps its memory under ``memory_limit`` by spilling to the temp directory, which it caps
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,6 +23,9 @@ import duckdb
 from .config import DEFAULT_MEMORY_LIMIT, Settings, duckdb_limits
 
 SPILL_GB_PER_MILLION_EVENTS = 0.35
+# A raw event in DuckDB's memory, uncompressed: five text columns (ids, name, feature) and three
+# timestamps, about 150 bytes (the 106.6 M events of the benchmark: 9.8 GB as landing files).
+BYTES_PER_EVENT = 150
 RESOURCE_ERRORS = ("Out of Memory Error", "No space left on device")
 DISK_FULL = ("failed to offload", "max_temp_directory_size", "No space left on device")
 
@@ -56,11 +61,9 @@ def events_to_build(warehouse: Path, full_refresh: bool) -> int | None:
         return None
 
 
-def full_build_space_warning(settings: Settings, full_refresh: bool) -> str | None:
-    """A warning when a build that reads every event (a full refresh, or the first build) may
-    spill more than the spill directory's disk has free; None when it fits, when the build is
-    incremental, or when it cannot be estimated."""
-    events = events_to_build(settings.warehouse, full_refresh)
+def full_build_space_warning(settings: Settings, events: int | None) -> str | None:
+    """A warning when a build that reads ``events`` raw events whole may spill more than the
+    spill directory's disk has free; None when it fits or nothing is read whole."""
     if not events:
         return None
     need = events / 1e6 * SPILL_GB_PER_MILLION_EVENTS
@@ -74,6 +77,52 @@ def full_build_space_warning(settings: Settings, full_refresh: bool) -> str | No
         "build fails with DuckDB's 'Out of Memory Error'. Free disk, point OUTCOMES_TEMP_DIR "
         "at a larger disk, or raise OUTCOMES_MEMORY_LIMIT."
     )
+
+
+def size_bytes(size: str) -> int:
+    """A DuckDB size setting ('3GB', '1.5GB', '1500MB', '2GiB') in bytes."""
+    text = size.strip().upper().replace(" ", "")
+    units = {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6}
+    units |= {"GB": 10**9, "TB": 10**12, "B": 1}
+    for unit, factor in units.items():
+        if text.endswith(unit) and text[: -len(unit)]:
+            return int(float(text[: -len(unit)]) * factor)
+    raise ValueError(f"not a DuckDB size: {size!r} (e.g. 3GB, 1500MB)")
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a dbt command adds for a build that reads the whole event history."""
+
+    events: int | None  # raw events read whole; None for an incremental build
+    extra_args: list[str]  # ['--threads', '1'] when that history does not fit in memory
+    notes: list[str]  # what to tell the user before the build
+
+
+def plan_build(
+    settings: Settings, args: Sequence[str], memory_limit: str | None = None
+) -> BuildPlan:
+    """A `dbt build`/`dbt run` that reads the whole event history (a full refresh, or the
+    first build) runs one node at a time when that history is larger than DuckDB's memory
+    limit: memory_limit is shared by the queries running at once, and two whole-history
+    queries side by side could each leave the other too little of what they cannot spill (at
+    100 M events under 3GB the goal snapshots and the weekly adoption then failed, where each
+    alone passes). Alone, each query has all of DuckDB's threads, so the build is not slower.
+    An explicit --threads is kept. Also warns when the spill may not fit on disk."""
+    if not args or args[0] not in ("build", "run"):
+        return BuildPlan(None, [], [])
+    events = events_to_build(settings.warehouse, "--full-refresh" in args)
+    notes = [w for w in [full_build_space_warning(settings, events)] if w]
+    limit = memory_limit or os.environ.get("OUTCOMES_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    explicit = any(a == "--threads" or a.startswith("--threads=") for a in args)
+    if not events or explicit or events * BYTES_PER_EVENT <= size_bytes(limit):
+        return BuildPlan(events, [], notes)
+    notes.append(
+        f"a full build of {events:,} events, more than fit in memory_limit {limit}: dbt runs "
+        "one node at a time, each query with all of DuckDB's memory and threads "
+        "(pass --threads to choose)"
+    )
+    return BuildPlan(events, ["--threads", "1"], notes)
 
 
 def resource_failure_hint(lines: Iterable[str], settings: Settings) -> str | None:

@@ -85,28 +85,63 @@ def test_full_build_warning_when_the_spill_may_not_fit(settings, monkeypatch):
     make_warehouse(settings.warehouse, 2_000_000, built=True)
     monkeypatch.setattr(spill, "free_gb", lambda path: 0.5)
     # 2 M events x 0.35 GB = 0.7 GB needed, 0.5 GB free.
-    warning = spill.full_build_space_warning(settings, full_refresh=True)
-    assert warning.startswith(
+    plan = spill.plan_build(settings, ["build", "--full-refresh"])
+    assert plan.events == 2_000_000
+    assert plan.notes == [
         "warning: a full build of 2,000,000 events may spill up to about 0.7 GB to "
-        f"{settings.warehouse.parent / 'spill'} (OUTCOMES_TEMP_DIR), whose disk has 0.5 GB free."
-    )
-    # An incremental build of built models reads only the new events: no warning.
-    assert spill.full_build_space_warning(settings, full_refresh=False) is None
+        f"{settings.warehouse.parent / 'spill'} (OUTCOMES_TEMP_DIR), whose disk has 0.5 GB "
+        "free. If it fills up the build fails with DuckDB's 'Out of Memory Error'. Free disk, "
+        "point OUTCOMES_TEMP_DIR at a larger disk, or raise OUTCOMES_MEMORY_LIMIT."
+    ]
+    # An incremental build of built models reads only the new events: nothing to say.
+    assert spill.plan_build(settings, ["build"]) == spill.BuildPlan(None, [], [])
     monkeypatch.setattr(spill, "free_gb", lambda path: 0.8)
-    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+    assert spill.plan_build(settings, ["build", "--full-refresh"]).notes == []
 
 
 def test_first_build_counts_as_full(settings, monkeypatch):
     make_warehouse(settings.warehouse, 2_000_000, built=False)
     monkeypatch.setattr(spill, "free_gb", lambda path: 0.5)
-    assert spill.full_build_space_warning(settings, full_refresh=False).startswith("warning:")
+    plan = spill.plan_build(settings, ["run"])
+    assert plan.events == 2_000_000 and plan.notes[0].startswith("warning:")
 
 
-def test_no_warning_without_a_readable_warehouse(settings, monkeypatch):
+def test_a_history_larger_than_memory_builds_one_node_at_a_time(settings, monkeypatch):
+    make_warehouse(settings.warehouse, 2_000_000, built=True)
+    # 2 M events x 150 bytes = 300 MB: more than 250MB, less than 350MB.
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "250MB")
+    plan = spill.plan_build(settings, ["build", "--full-refresh", "--select", "x"])
+    assert plan.extra_args == ["--threads", "1"]
+    assert plan.notes[-1].startswith(
+        "a full build of 2,000,000 events, more than fit in memory_limit 250MB: dbt runs one "
+        "node at a time"
+    )
+    assert spill.plan_build(settings, ["build", "--full-refresh"], "350MB").extra_args == []
+    # An explicit choice stands; an incremental build keeps the profile's threads.
+    assert (
+        spill.plan_build(settings, ["build", "--full-refresh", "--threads", "2"]).extra_args == []
+    )
+    assert spill.plan_build(settings, ["build", "--full-refresh", "--threads=2"]).extra_args == []
+    assert spill.plan_build(settings, ["build"]).extra_args == []
+    assert spill.plan_build(settings, ["test", "--full-refresh"]) == spill.BuildPlan(None, [], [])
+
+
+def test_size_bytes():
+    assert spill.size_bytes("3GB") == 3_000_000_000
+    assert spill.size_bytes("1.5GB") == 1_500_000_000
+    assert spill.size_bytes("1500MB") == 1_500_000_000
+    assert spill.size_bytes("2GiB") == 2 * 2**30
+    assert spill.size_bytes(" 512 mb ") == 512_000_000
+    with pytest.raises(ValueError, match="not a DuckDB size"):
+        spill.size_bytes("lots")
+
+
+def test_no_plan_without_a_readable_warehouse(settings, monkeypatch):
     monkeypatch.setattr(spill, "free_gb", lambda path: 0.0)
-    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "1MB")
+    assert spill.plan_build(settings, ["build", "--full-refresh"]) == spill.BuildPlan(None, [], [])
     settings.warehouse.write_text("not a database")
-    assert spill.full_build_space_warning(settings, full_refresh=True) is None
+    assert spill.plan_build(settings, ["build", "--full-refresh"]) == spill.BuildPlan(None, [], [])
 
 
 def test_free_gb_of_a_directory_not_created_yet(tmp_path):
@@ -129,6 +164,24 @@ def test_run_dbt_prints_the_hint_after_a_resource_failure(tmp_path, settings, mo
     fake.write_text(f"#!{sys.executable}\nprint('Done. ERROR=1')\nraise SystemExit(1)\n")
     assert dbt_module.run_dbt(settings, ["build"], echo=False) == 1
     assert "DuckDB ran out" not in capsys.readouterr().err
+
+
+def test_run_dbt_builds_a_large_history_one_node_at_a_time(tmp_path, settings, monkeypatch):
+    make_warehouse(settings.warehouse, 2_000_000, built=True)
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "250MB")
+    argv = tmp_path / "argv"
+    fake = tmp_path / "dbt"
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(argv)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(dbt_module, "dbt_executable", lambda: str(fake))
+    assert dbt_module.run_dbt(settings, ["build", "--full-refresh"], echo=False) == 0
+    assert argv.read_text().startswith(
+        "--no-use-colors build --full-refresh --threads 1 --project-dir"
+    )
+    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 0
+    assert argv.read_text().startswith("--no-use-colors build --project-dir")
 
 
 def test_build_passes_dbt_options_on(monkeypatch):

@@ -24,7 +24,7 @@ from ..contract import TABLES
 from ..dbt import as_of_env
 from ..load import describe, load_landing
 from ..publish import MartsBreakPromises, audit_and_publish
-from ..spill import full_build_space_warning, resource_failure_hint, spill_dir
+from ..spill import plan_build, resource_failure_hint, spill_dir
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -110,11 +110,12 @@ def dbt_models(
     # Production runs skip the unit tests: their inputs are fixed, so they run in CI
     # (`make test`) and in `outcomes build`, not again on every scheduled build.
     args += ["--exclude-resource-type", "unit_test"]
+    plan = plan_build(settings, args)
+    args += plan.extra_args
+    for note in plan.notes:
+        (context.log.warning if note.startswith("warning") else context.log.info)(note)
     # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
     # the whole project again (macros/as_of_date.sql). Restored after the run.
-    warning = full_build_space_warning(settings, config.full_refresh)
-    if warning:
-        context.log.warning(warning)
     with as_of_env(outcomes.as_of or None):
         try:
             yield from dbt.cli(args, context=context).stream()
