@@ -23,8 +23,9 @@ import duckdb
 from .config import DEFAULT_MEMORY_LIMIT, Settings, duckdb_limits
 
 SPILL_GB_PER_MILLION_EVENTS = 0.35
-# A raw event in DuckDB's memory, uncompressed: five text columns (ids, name, feature) and three
-# timestamps, about 150 bytes (the 106.6 M events of the benchmark: 9.8 GB as landing files).
+# A raw event row takes about 250 bytes in DuckDB's memory, uncompressed (measured on the demo
+# data: 16-byte string headers plus the longer strings, 8-byte timestamps); the columns the
+# models read, about 150 of them.
 BYTES_PER_EVENT = 150
 RESOURCE_ERRORS = ("Out of Memory Error", "No space left on device")
 DISK_FULL = ("failed to offload", "max_temp_directory_size", "No space left on device")
