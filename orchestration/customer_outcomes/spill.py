@@ -109,8 +109,10 @@ def plan_build(
     queries side by side could each leave the other too little of what they cannot spill (at
     100 M events under 3GB the goal snapshots and the weekly adoption then failed, where each
     alone passes). Alone, each query has all of DuckDB's threads, so the build is not slower.
-    An explicit --threads is kept. Also warns when the spill may not fit on disk."""
-    if not args or args[0] not in ("build", "run"):
+    An explicit --threads is kept. Also warns when the spill may not fit on disk. DuckDB
+    targets only (Postgres and Spark manage their own memory)."""
+    target = os.environ.get("OUTCOMES_TARGET", "duckdb")
+    if not args or args[0] not in ("build", "run") or target != "duckdb":
         return BuildPlan(None, [], [])
     events = events_to_build(settings.warehouse, "--full-refresh" in args)
     notes = [w for w in [full_build_space_warning(settings, events)] if w]

@@ -124,6 +124,8 @@ def test_a_history_larger_than_memory_builds_one_node_at_a_time(settings, monkey
     assert spill.plan_build(settings, ["build", "--full-refresh", "--threads=2"]).extra_args == []
     assert spill.plan_build(settings, ["build"]).extra_args == []
     assert spill.plan_build(settings, ["test", "--full-refresh"]) == spill.BuildPlan(None, [], [])
+    monkeypatch.setenv("OUTCOMES_TARGET", "postgres")
+    assert spill.plan_build(settings, ["build", "--full-refresh"]) == spill.BuildPlan(None, [], [])
 
 
 def test_size_bytes():
