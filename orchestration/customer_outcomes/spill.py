@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import DEFAULT_MEMORY_LIMIT, Settings, duckdb_limits
+from .config import Settings, duckdb_limits
 
 SPILL_GB_PER_MILLION_EVENTS = 0.35
 # A raw event row takes about 250 bytes in DuckDB's memory, uncompressed (measured on the demo
@@ -116,7 +116,7 @@ def plan_build(
         return BuildPlan(None, [], [])
     events = events_to_build(settings.warehouse, "--full-refresh" in args)
     notes = [w for w in [full_build_space_warning(settings, events)] if w]
-    limit = memory_limit or os.environ.get("OUTCOMES_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit or duckdb_limits(settings.warehouse)["memory_limit"]
     explicit = any(a == "--threads" or a.startswith("--threads=") for a in args)
     if not events or explicit or events * BYTES_PER_EVENT <= size_bytes(limit):
         return BuildPlan(events, [], notes)
@@ -138,7 +138,7 @@ def resource_failure_hint(lines: Iterable[str], settings: Settings) -> str | Non
     if found is None:
         return None
     temp = spill_dir(settings)
-    limit = os.environ.get("OUTCOMES_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    limit = duckdb_limits(settings.warehouse)["memory_limit"]
     setting = f"memory_limit {limit} (OUTCOMES_MEMORY_LIMIT)"
     where = f"{temp} (OUTCOMES_TEMP_DIR), whose disk has {free_gb(temp):.1f} GB free now"
     if any(m in line for line in lines for m in DISK_FULL):
