@@ -256,3 +256,56 @@ def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
             "time_zone": "UTC",
         }
     ]
+
+
+def test_unique_on_duckdb_reports_each_duplicated_value_with_its_count(
+    built, tmp_path, monkeypatch
+):
+    """macros/unique.sql finds duplicates with a window (it spills where dbt's group by ran out
+    of memory at 100 M events) and must still report what dbt's `unique` reports: one failure
+    per duplicated value, with its number of rows."""
+    import shutil
+
+    import duckdb
+    from conftest import BUILT_TARGET
+
+    from customer_outcomes.dbt import run_dbt
+
+    copy = tmp_path / "duplicated.duckdb"
+    shutil.copy(built.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    sql = "select account_id from marts.dim_accounts order by 1 limit 2"
+    first, second = (r[0] for r in con.execute(sql).fetchall())
+    for account, copies in ((first, 2), (second, 1)):  # 3 rows of the first, 2 of the second
+        for _ in range(copies):
+            con.execute(
+                "insert into marts.dim_accounts select * from marts.dim_accounts "
+                "where account_id = ? limit 1",
+                [account],
+            )
+    con.close()
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copy(BUILT_TARGET[0] / "partial_parse.msgpack", target)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    settings = Settings(built.landing, copy, tmp_path / "serve.duckdb")
+    args = ["test", "--select", "unique_dim_accounts_account_id", "--store-failures"]
+    assert run_dbt(settings, args, echo=False) == 1
+
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]  # not the run's hooks
+    assert [(r["status"], r["failures"]) for r in tests] == [("fail", 2)]
+    compiled = next(target.glob("compiled/**/unique_dim_accounts_account_id.sql")).read_text()
+    assert "over (partition by account_id)" in compiled
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        schema = con.execute(
+            "select table_schema from information_schema.tables "
+            "where table_name = 'unique_dim_accounts_account_id'"
+        ).fetchone()[0]
+        stored = con.execute(
+            f"select * from {schema}.unique_dim_accounts_account_id order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert stored == [(first, 3), (second, 2)]
