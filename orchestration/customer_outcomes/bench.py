@@ -4,8 +4,10 @@ For one scale it generates demo data, loads it through the contract checks, runs
 ``dbt build``, times the floor (one hand-written query that reads the raw events once,
 de-duplicates by ``event_id`` and aggregates to account-day, which is what
 ``fct_account_usage_daily`` computes), appends one new day with late events for earlier days,
-loads it and runs the incremental ``dbt build``. Every stage runs in its own process, so its
-peak memory (max resident set size, from ``wait4``) is its own.
+loads it and runs the daily ``dbt build`` (incremental, and only what the day changed:
+changes.py), then does the same for the day after with every node built (``--all``). Every
+stage runs in its own process, so its peak memory (max resident set size, from ``wait4``) is
+its own.
 
 It prints a table (stage, wall seconds, peak memory, rows) and the ratios, and writes the
 same figures as JSON under ``benchmarks/results/`` (ignored by git) so runs can be compared.
@@ -42,6 +44,8 @@ EVENTS_PER_ACCOUNT = 1_900
 DAYS = 730
 RESULTS = PROJECT_DIR / "benchmarks" / "results"
 EVENT_PATH = ("stg_product__usage_event_deliveries", "fct_account_usage_daily")
+# As the scheduled job builds: the unit tests' inputs are fixed, so they run in CI.
+NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 INCREMENTAL_MODELS = (
     "fct_account_usage_daily",
     "int_usage_events_aggregated_to_account_weeks",
@@ -279,7 +283,7 @@ def bench(
     end = date(2026, 6, 30)
     if workdir.exists() and not keep:
         shutil.rmtree(workdir)
-    for stale in ("delta", "target", "usage_events_bulk"):
+    for stale in ("delta", "delta2", "target", "usage_events_bulk"):
         shutil.rmtree(workdir / stale, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
     settings = Settings(workdir / "landing", workdir / "warehouse.duckdb", workdir / "serve.duckdb")
@@ -306,7 +310,6 @@ def bench(
     # As the scheduled job runs it: the date by environment (a --vars change would make dbt
     # parse the whole project again) and no unit tests (they run in CI).
     env[AS_OF_ENV] = str(end)
-    build = [*dbt, "build", "--exclude-resource-type", "unit_test"]
     raw_events = "select count(*) from raw.usage_events"
     daily = "select count(*) from marts.fct_account_usage_daily"
 
@@ -370,13 +373,14 @@ def bench(
             )
         else:
             stage("load (validate + insert)", [*py, "load"], raw_events)
-    # The full build runs as the CLI and the scheduled job run it (spill.plan_build: one node
-    # at a time when the event history does not fit in memory_limit).
-    full_build = [*build, "--full-refresh"]
-    plan = plan_build(settings, full_build[2:], env.get("OUTCOMES_MEMORY_LIMIT"))
+    # The builds run through `outcomes build`, as the CLI and the scheduled job run them: the
+    # full build one node at a time when the event history does not fit in memory_limit
+    # (spill.plan_build), the daily build only what changed since (changes.plan_changes).
+    full_build = ["build", "--full-refresh", *NO_UNIT_TESTS]
+    plan = plan_build(settings, full_build, env.get("OUTCOMES_MEMORY_LIMIT"))
     full = stage(
         "dbt build --full-refresh",
-        [*full_build, *plan.extra_args, *dbt_tail],
+        [*py, *full_build],
         daily,
         note=" ".join(plan.extra_args),
     )
@@ -428,21 +432,35 @@ def bench(
         _check_floor_matches(settings.warehouse)
     for engine in engines:  # the same data as DuckDB's full build, before the new day
         report.engines[engine] = engine_build(engine, workdir, settings, env, str(end), progress)
-    new_day, new_rows = append_day(settings.warehouse, workdir / "delta" / "usage_events")
-    stage(
-        "load new day (+ late events)",
-        [*py, "load", "--landing", str(workdir / "delta")],
-        raw_events,
-        note=f"{new_rows:,} rows for {new_day} and the 7 days before",
-    )
-    env[AS_OF_ENV] = str(new_day)
+
+    def load_day(name: str, folder: str) -> None:
+        """Append a day of events (and late ones for the 7 days before), load it, and move
+        the date the builds after it use to that day."""
+        day, rows = append_day(settings.warehouse, workdir / folder / "usage_events")
+        note = f"{rows:,} rows for {day} and the 7 days before"
+        stage(name, [*py, "load", "--landing", str(workdir / folder)], raw_events, note=note)
+        env[AS_OF_ENV] = str(day)
+
+    load_day("load new day (+ late events)", "delta")
     incr = stage(
         "dbt build (incremental)",
-        [*build, *dbt_tail],
+        [*py, "build", *NO_UNIT_TESTS],
         daily,
+        note="what the new day changed",
     )
     incr_models = _model_times(workdir / "target")
     report.slowest["incremental"] = slowest_nodes(workdir / "target")
+    # What the day after costs when every node is built (`--all`), as when every raw table has
+    # a load: another new day of events, the same size, so the two builds do the same
+    # incremental work and differ only by the nodes the first one left out.
+    load_day("load the day after", "delta2")
+    every = stage(
+        "dbt build (every node)",
+        [*py, "build", "--all", *NO_UNIT_TESTS],
+        daily,
+        note="the day after, every node built (as when every raw table had a load)",
+        required=False,
+    )
     event_full = sum(full_models.get(m, 0) for m in EVENT_PATH)
     event_incr = sum(incr_models.get(m, 0) for m in EVENT_PATH)
     report.models = {
@@ -458,6 +476,9 @@ def bench(
         "floor_seconds": round(floor_query, 2) if floor_query is not None else None,
         "incremental_event_path_over_full": round(event_incr / event_full, 3),
         "incremental_build_over_full_build": round(incr.seconds / full.seconds, 3),
+        "every_node_daily_build_over_full_build": (
+            None if every.error else round(every.seconds / full.seconds, 3)
+        ),
         "incremental_models_over_full": round(
             sum(incr_models.get(m, 0) for m in INCREMENTAL_MODELS)
             / max(sum(full_models.get(m, 0) for m in INCREMENTAL_MODELS), 1e-9),
@@ -589,7 +610,8 @@ def render(report: Report) -> str:
         f"{r.get('event_path_in_build_seconds', 0):.1f} s",
         f"incremental / full: whole dbt build {r['incremental_build_over_full_build']:.1%}; "
         f"incremental event models {r['incremental_models_over_full']:.1%}"
-        " (target < 5% at 100M)",
+        " (target < 5% at 100M); the daily build of every node "
+        f"{shown('every_node_daily_build_over_full_build', '.1%')}",
     ]
     for build, nodes in report.slowest.items():
         lines += ["", f"longest nodes of the {build} build (seconds, on one of the threads):"]

@@ -84,8 +84,13 @@ def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     return 0
 
 
+ALL_HELP = "build every node, not only what changed since the last build (raw._build_log)"
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    return run_dbt(_settings(args), ["build", *args.dbt_args], as_of=args.as_of)
+    return run_dbt(
+        _settings(args), ["build", *args.dbt_args], as_of=args.as_of, everything=args.all
+    )
 
 
 def cmd_copy_raw(args: argparse.Namespace) -> int:
@@ -146,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say(f"[1/3] no landing data in {settings.landing}: generating the demo data set")
         generate(_demo_spec(args), settings.landing, progress=_say)
     _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
-    if not run_refresh_job(settings, args.as_of):
+    if not run_refresh_job(settings, args.as_of, all_nodes=args.all):
         _say(f"run FAILED (see above); the serve database {settings.serve} is unchanged")
         return 1
     _say("[3/3] summary")
@@ -157,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_refresh_job(settings: Settings, as_of: str | None) -> bool:
+def run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool = False) -> bool:
     from dagster import AssetCheckSeverity, DagsterInstance
 
     # The loader's Great Expectations (3 s to import) before the definitions, which wait for
@@ -177,7 +182,10 @@ def run_refresh_job(settings: Settings, as_of: str | None) -> bool:
     result = job.execute_in_process(
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
+            "ops": {"dbt_models": {"config": {"all_nodes": all_nodes}}},
+        },
     )
     failed_checks = [
         e.event_specific_data
@@ -399,6 +407,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
     b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
     b.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    b.add_argument("--all", action="store_true", help=ALL_HELP)
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt build")
     b.set_defaults(func=cmd_build)
 
@@ -446,6 +455,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--warehouse", help="build DuckDB file (default $OUTCOMES_WAREHOUSE)")
     r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
     r.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    r.add_argument("--all", action="store_true", help=ALL_HELP)
     r.set_defaults(func=cmd_run)
     return root
 
@@ -457,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     # their dbt options on (argparse's remainder alone misses options before any positional).
     if getattr(args, "func", None) is cmd_build:
         args.dbt_args = [a for a in [*unknown, *args.dbt_args] if a != "--"]
+        if "--all" in args.dbt_args:  # `outcomes build --select x --all`: ours, not dbt's
+            args.dbt_args.remove("--all")
+            args.all = True
     elif unknown:
         root.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:

@@ -12,6 +12,10 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
+# The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
+# by environment because a changed --vars value makes dbt parse the whole project again.
+AS_OF_ENV = "OUTCOMES_AS_OF_DATE"
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -10,12 +10,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import PROJECT_DIR, Settings
+from .changes import begin_build, end_build, plan_changes
+from .config import AS_OF_ENV, PROJECT_DIR, Settings
 from .spill import plan_build, resource_failure_hint, spill_dir
-
-# The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
-# by environment because a changed --vars value makes dbt parse the whole project again.
-AS_OF_ENV = "OUTCOMES_AS_OF_DATE"
 
 
 @contextmanager
@@ -98,6 +95,11 @@ def start_manifest_parse(manifest: Path, warehouse: Path | None = None) -> None:
     )
 
 
+def target_manifest() -> Path:
+    """The manifest of the target path dbt writes to (DBT_TARGET_PATH, else target/)."""
+    return PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
+
+
 def current_manifest(manifest: Path) -> Path:
     """``manifest``, parsed first if it is missing or stale (or once a parse started by
     `start_manifest_parse` has finished)."""
@@ -113,11 +115,21 @@ def run_dbt(
     args: Sequence[str],
     as_of: str | None = None,
     echo: bool = True,
+    everything: bool = False,
 ) -> int:
-    """Run ``dbt <args>`` in the project, streaming its log; returns the exit code. A build
-    that reads the whole event history runs as spill.plan_build says (one node at a time when
-    it does not fit in memory; a warning when its spill may not fit on disk), and a failure for
-    want of memory or spill disk is followed by what to do about it."""
+    """Run ``dbt <args>`` in the project, streaming its log; returns the exit code. A plain
+    daily build builds only what changed since the last one (changes.plan_changes; all of it
+    with ``everything``). A build that reads the whole event history runs as spill.plan_build
+    says (one node at a time when it does not fit in memory; a warning when its spill may not
+    fit on disk), and a failure for want of memory or spill disk is followed by what to do
+    about it."""
+    changes = plan_changes(
+        settings.warehouse, args, as_of, lambda: current_manifest(target_manifest()), everything
+    )
+    if changes.state is not None:
+        print(f"dbt build: {changes.reason}", file=sys.stderr, flush=True)
+    if changes.select == []:
+        return 0
     plan = plan_build(settings, args)
     for note in plan.notes:
         print(note, file=sys.stderr, flush=True)
@@ -126,6 +138,7 @@ def run_dbt(
         dbt_executable(),
         *colors,
         *args,
+        *changes.dbt_args(),
         *plan.extra_args,
         "--project-dir",
         str(PROJECT_DIR),
@@ -133,6 +146,7 @@ def run_dbt(
         str(PROJECT_DIR),
     ]
     env = dbt_env(settings)
+    build_id = begin_build(settings.warehouse, changes)
     if as_of:
         env[AS_OF_ENV] = as_of
     proc = subprocess.Popen(
@@ -151,6 +165,7 @@ def run_dbt(
             sys.stdout.flush()
         tail.append(line)
     rc = proc.wait()
+    end_build(settings.warehouse, changes, build_id, succeeded=rc == 0)
     hint = resource_failure_hint(tail, settings) if rc else None
     if hint:
         print(hint, file=sys.stderr, flush=True)

@@ -222,3 +222,8 @@ def test_the_benchmark_runs_end_to_end_at_a_small_scale(tmp_path):
     assert incremental.rows > stages["dbt build --full-refresh"].rows > 0  # the new day's rows
     assert report.ratios["event_path_over_floor"] > 0
     assert report.slowest["incremental"]
+    # The daily build is the scheduled job's: what the new day and the moved date changed.
+    log = (tmp_path / "bench" / "bench.log").read_text()
+    assert "loads into usage_events and the date moved" in log
+    assert not stages["dbt build (every node)"].error
+    assert report.ratios["every_node_daily_build_over_full_build"] > 0

@@ -109,6 +109,36 @@ def test_the_job_publishes_the_marts_only(first_run):
     assert leaked == 0
 
 
+def test_a_rerun_with_nothing_new_builds_nothing_and_still_publishes(first_run):
+    from dagster import DagsterInstance
+
+    from customer_outcomes.defs import build_definitions
+
+    with duckdb.connect(str(first_run.serve), read_only=True) as con:
+        published = con.execute("select published_at from marts._published").fetchone()[0]
+    defs = build_definitions(
+        landing=str(first_run.landing),
+        warehouse=str(first_run.warehouse),
+        serve=str(first_run.serve),
+        as_of=AS_OF,
+    )
+    result = defs.resolve_job_def("refresh").execute_in_process(
+        instance=DagsterInstance.ephemeral()
+    )
+    assert result.success
+    statuses = {
+        m.asset_key.to_user_string(): m.metadata["status"].value
+        for m in result.asset_materializations_for_node("dbt_models")
+    }
+    assert statuses["marts/fct_success_gaps"] == "reused"
+    assert set(statuses.values()) == {"reused"}
+    with duckdb.connect(str(first_run.warehouse), read_only=True) as con:
+        builds = con.execute("select status, selection from raw._build_log").fetchall()
+    assert builds == [("success", "everything")]  # nothing to build: no new record
+    with duckdb.connect(str(first_run.serve), read_only=True) as con:
+        assert con.execute("select published_at from marts._published").fetchone()[0] > published
+
+
 def test_a_failing_blocking_check_stops_publish(first_run):
     old = first_run.serve.read_bytes()
     bad = first_run.landing / "nps_responses" / "broken_export.csv"
@@ -164,6 +194,8 @@ def test_a_build_out_of_memory_says_what_to_do(first_run, tmp_path, monkeypatch)
         resources=resources(
             landing=str(first_run.landing), warehouse=str(warehouse), serve=str(first_run.serve)
         ),
+        # Nothing changed since the copied build: every node, as the job's all_nodes config.
+        run_config={"ops": {"dbt_models": {"config": {"all_nodes": True}}}},
         raise_on_error=False,
     )
     assert not result.success
@@ -192,7 +224,7 @@ def test_a_killed_run_leaves_the_serve_file_and_a_rerun_publishes_identical_mart
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "customer_outcomes.cli", "run", "--as-of", AS_OF],
+            [sys.executable, "-m", "customer_outcomes.cli", "run", "--as-of", AS_OF, "--all"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -207,10 +239,20 @@ def test_a_killed_run_leaves_the_serve_file_and_a_rerun_publishes_identical_mart
         proc.wait()
     assert first_run.serve.read_bytes() == old
 
+    # The killed build's record says so, and the next run builds everything again.
+    with duckdb.connect(str(first_run.warehouse), read_only=True) as con:
+        assert con.execute(
+            "select status from raw._build_log order by build_id desc limit 1"
+        ).fetchone() == ("running",)
+
     # A reader holding the serve file open neither blocks the next run nor sees the swap.
     reader = duckdb.connect(str(first_run.serve), read_only=True)
     seen = reader.execute("select published_at from marts._published").fetchone()[0]
     assert run_refresh_job(first_run, AS_OF)
+    with duckdb.connect(str(first_run.warehouse), read_only=True) as con:
+        assert con.execute(
+            "select status, selection from raw._build_log order by build_id desc limit 1"
+        ).fetchone() == ("success", "everything")
     assert reader.execute("select published_at from marts._published").fetchone()[0] == seen
     reader.close()
     fresh = duckdb.connect(str(first_run.serve), read_only=True)

@@ -182,18 +182,25 @@ def test_run_dbt_builds_a_large_history_one_node_at_a_time(tmp_path, settings, m
     assert argv.read_text().startswith(
         "--no-use-colors build --full-refresh --threads 1 --project-dir"
     )
-    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 0
+    # The daily build (here of every node: nothing changed since) keeps dbt's threads.
+    assert dbt_module.run_dbt(settings, ["build"], echo=False, everything=True) == 0
     assert argv.read_text().startswith("--no-use-colors build --project-dir")
 
 
 def test_build_passes_dbt_options_on(monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "run_dbt", lambda settings, args, as_of=None: seen.append(args) or 0)
+    monkeypatch.setattr(
+        cli, "run_dbt", lambda settings, args, **kw: seen.append((args, kw["everything"])) or 0
+    )
     assert cli.main(["build", "--full-refresh", "--select", "dim_accounts"]) == 0
     assert cli.main(["build", "--as-of", "2026-01-31", "--", "--select", "dim_accounts"]) == 0
+    assert cli.main(["build", "--all", "--exclude-resource-type", "unit_test"]) == 0
+    assert cli.main(["build", "--exclude-resource-type", "unit_test", "--all"]) == 0
     assert seen == [
-        ["build", "--full-refresh", "--select", "dim_accounts"],
-        ["build", "--select", "dim_accounts"],
+        (["build", "--full-refresh", "--select", "dim_accounts"], False),
+        (["build", "--select", "dim_accounts"], False),
+        (["build", "--exclude-resource-type", "unit_test"], True),
+        (["build", "--exclude-resource-type", "unit_test"], True),
     ]
     with pytest.raises(SystemExit):
         cli.main(["load", "--no-such-option"])

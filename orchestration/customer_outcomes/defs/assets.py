@@ -13,13 +13,16 @@ from dagster import (
     Config,
     Failure,
     MaterializeResult,
+    Output,
     RetryPolicy,
     asset,
     multi_asset,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from ..changes import ChangePlan, begin_build, end_build, plan_changes
 from ..contract import TABLES
 from ..dbt import as_of_env
 from ..load import describe, load_landing
@@ -90,6 +93,8 @@ class DbtTranslator(DagsterDbtTranslator):
 
 class DbtBuildConfig(Config):
     full_refresh: bool = False
+    # Build every node, not only what changed since the last build (changes.py).
+    all_nodes: bool = False
 
 
 @dbt_assets(manifest=manifest_path(), dagster_dbt_translator=DbtTranslator())
@@ -110,20 +115,53 @@ def dbt_models(
     # Production runs skip the unit tests: their inputs are fixed, so they run in CI
     # (`make test`) and in `outcomes build`, not again on every scheduled build.
     args += ["--exclude-resource-type", "unit_test"]
+    # Only what changed since the last build, unless asked for all or for a subset of assets
+    # (dagster-dbt then selects the subset).
+    changes = (
+        plan_changes(
+            settings.warehouse, args, outcomes.as_of or None, manifest_path, config.all_nodes
+        )
+        if not context.is_subset
+        else ChangePlan(None, None, "the selected assets")
+    )
+    context.log.info(f"dbt build: {changes.reason}")
+    args += changes.dbt_args()
+    # The nodes left out are current (their inputs did not change): said as dagster-dbt says
+    # it of nodes dbt reuses, so the steps after (publish) run on them too. First, parents
+    # first: no node left out is downstream of one dbt builds.
+    keys = _keys_by_unique_id()
+    for uid in changes.skipped:
+        key = keys.get(uid)
+        if key is not None and key in context.selected_asset_keys:
+            yield Output(
+                None,
+                output_name=key.to_python_identifier(),
+                metadata={"status": "reused", "reason": f"inputs unchanged: {changes.reason}"},
+            )
     plan = plan_build(settings, args)
     args += plan.extra_args
     for note in plan.notes:
         (context.log.warning if note.startswith("warning") else context.log.info)(note)
     # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
     # the whole project again (macros/as_of_date.sql). Restored after the run.
+    if changes.select == []:
+        return
+    build_id = begin_build(settings.warehouse, changes)
     with as_of_env(outcomes.as_of or None):
         try:
             yield from dbt.cli(args, context=context).stream()
         except DagsterDbtCliRuntimeError as exc:
+            end_build(settings.warehouse, changes, build_id, succeeded=False)
             hint = resource_failure_hint(str(exc.description).splitlines(), settings)
             if hint is None:
                 raise
             raise Failure(description=f"{exc.description}\n\n{hint}") from exc
+    end_build(settings.warehouse, changes, build_id, succeeded=True)
+
+
+def _keys_by_unique_id() -> dict[str, AssetKey]:
+    specs = dbt_models.specs
+    return {spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key for spec in specs}
 
 
 def _mart_keys() -> list[AssetKey]:
