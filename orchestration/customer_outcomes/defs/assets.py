@@ -142,11 +142,11 @@ def dbt_models(
     args += plan.extra_args
     for note in plan.notes:
         (context.log.warning if note.startswith("warning") else context.log.info)(note)
-    # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
-    # the whole project again (macros/as_of_date.sql). Restored after the run.
     if changes.select == []:
         return
     build_id = begin_build(settings.warehouse, changes)
+    # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
+    # the whole project again (macros/as_of_date.sql). Restored after the run.
     with as_of_env(outcomes.as_of or None):
         try:
             yield from dbt.cli(args, context=context).stream()
