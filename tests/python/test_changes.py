@@ -237,8 +237,9 @@ def test_every_variable_the_project_reads_is_in_the_fingerprint_or_said_why_not(
 # The real project, built by dbt: a day of new events, then a survey response.
 
 
-def _relations(warehouse: Path) -> dict[str, list[str]]:
-    """Every model and seed relation's rows (as text, sorted)."""
+def _relations(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """Every model and seed relation's rows, as a multiset: their count and the sum of their
+    hashes (whole rows; in SQL, 20 s faster here than comparing the rows in Python)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         names = con.execute(
             """select schema_name || '.' || table_name from duckdb_tables()
@@ -248,7 +249,7 @@ def _relations(warehouse: Path) -> dict[str, list[str]]:
             where not internal and schema_name not in ('raw', 'main')"""
         ).fetchall()
         return {
-            name: sorted(map(repr, con.execute(f"select * from {name}").fetchall()))
+            name: con.execute(f"select count(*), sum(hash(t)) from {name} as t").fetchone()
             for (name,) in names
         }
 
@@ -269,6 +270,7 @@ def test_a_daily_build_of_what_changed_leaves_the_warehouse_as_building_everythi
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     build = ["build", "--exclude-resource-type", "unit_test"]
 
+    before = _relations(settings.warehouse)
     new_day, _ = append_day(settings.warehouse, settings.landing / "usage_events")
     assert new_day == date.fromisoformat(AS_OF) + timedelta(days=1)
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
@@ -278,7 +280,6 @@ def test_a_daily_build_of_what_changed_leaves_the_warehouse_as_building_everythi
     assert {"fct_account_health", "fct_success_gaps", "fct_renewals"} <= daily  # events, date
     assert "int_survey_scores_monthly" not in daily  # surveys: no load, no date
     assert "stg_crm__accounts" not in daily
-    before_survey = _relations(settings.warehouse)
 
     # A survey response on the same date: only what reads the NPS responses.
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -295,9 +296,8 @@ def test_a_daily_build_of_what_changed_leaves_the_warehouse_as_building_everythi
     survey = _executed(target)
     assert "stg_surveys__nps_responses" in survey and "fct_account_usage_daily" not in survey
     selective = _relations(settings.warehouse)
-    changed = {name for name, rows in selective.items() if rows != before_survey.get(name)}
-    assert "marts.fct_customer_metrics_monthly" in changed
-    assert "marts.fct_account_usage_daily" not in changed
+    changed = {name for name, rows in selective.items() if rows != before.get(name)}
+    assert {"marts.fct_customer_metrics_monthly", "marts.fct_account_usage_daily"} <= changed
 
     # Every node built again from the same inputs: nothing differs from the two daily builds.
     assert run_dbt(settings, build, as_of=str(new_day), echo=False, everything=True) == 0
