@@ -25,6 +25,16 @@ SMALL = DemoSpec(accounts=400, days=540, seed=7, end_date=date.fromisoformat(AS_
 BUILT_TARGET: list[Path] = []
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_paths_of_this_process(tmp_path_factory):
+    """dbt's target/ and logs/ for this test process, never the checkout's: under
+    ``pytest -n 2`` two processes run dbt at once, and a shared target/ (manifest, partial
+    parse) would be written by both."""
+    root = tmp_path_factory.mktemp("dbt")
+    for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        os.environ.setdefault(name, str(root / name.rsplit("_", 2)[1].lower()))
+
+
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("landing")
