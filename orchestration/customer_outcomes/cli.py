@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.perf_counter()
     # The job's definitions need dbt's manifest; parse it on the other core meanwhile.
-    start_manifest_parse(DEFINITIONS_MANIFEST, settings.warehouse)
+    start_manifest_parse(DEFINITIONS_MANIFEST, settings)
     files, _ = landing_files(settings.landing)
     if files:
         _say(f"[1/3] using the landing data in {settings.landing}")

@@ -64,17 +64,17 @@ def _newest_source() -> float:
     return newest
 
 
-def start_manifest_parse(manifest: Path, warehouse: Path | None = None) -> None:
+def start_manifest_parse(manifest: Path, settings: Settings | None = None) -> None:
     """Start `dbt parse` in the background when ``manifest`` is missing or older than the
     project's dbt files; `current_manifest` waits for it. `outcomes run` starts it first
     thing, so the parse (8-9 s on a fresh checkout) runs on the second core while this
     process generates the data and imports Dagster and GX."""
     if manifest in _PARSES or (manifest.exists() and manifest.stat().st_mtime >= _newest_source()):
         return
-    env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     # The runs copy this parse's partial_parse.msgpack; dbt reuses it only when the
-    # profile renders the same, so parse with the warehouse path the runs will use.
-    env["OUTCOMES_WAREHOUSE"] = str((warehouse or Settings.from_env().warehouse).resolve())
+    # profile renders the same, so parse with the environment the runs have: the warehouse
+    # path and the spill directory (without the latter, every `outcomes run` parsed again).
+    env = dbt_env(settings or Settings.from_env())
     _PARSES[manifest] = subprocess.Popen(
         [
             dbt_executable(),
@@ -100,10 +100,10 @@ def target_manifest() -> Path:
     return PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
 
 
-def current_manifest(manifest: Path) -> Path:
+def current_manifest(manifest: Path, settings: Settings | None = None) -> Path:
     """``manifest``, parsed first if it is missing or stale (or once a parse started by
     `start_manifest_parse` has finished)."""
-    start_manifest_parse(manifest)
+    start_manifest_parse(manifest, settings)
     proc = _PARSES.pop(manifest, None)
     if proc is not None and proc.wait() != 0:
         raise subprocess.CalledProcessError(proc.returncode, proc.args)
@@ -124,7 +124,11 @@ def run_dbt(
     fit on disk), and a failure for want of memory or spill disk is followed by what to do
     about it."""
     changes = plan_changes(
-        settings.warehouse, args, as_of, lambda: current_manifest(target_manifest()), everything
+        settings.warehouse,
+        args,
+        as_of,
+        lambda: current_manifest(target_manifest(), settings),
+        everything,
     )
     if changes.state is not None:
         print(f"dbt build: {changes.reason}", file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ import pytest
 from customer_outcomes.cli import main
 from customer_outcomes.contract import TABLES
 from customer_outcomes.demo import DemoSpec, generate
-from customer_outcomes.load import load_landing
+from customer_outcomes.load import GX_BATCH_BYTES, gx_batches, gx_violations, load_landing
 
 QUIET = {"progress": lambda _: None}
 
@@ -165,6 +165,46 @@ def test_bad_rows_are_quarantined_with_their_reason_and_the_rest_load(tmp_path, 
         ("bad2", "type: not a valid integer", "score"),
         ("bad3", "type: not a valid timestamp", "responded_at"),
     ]
+
+
+NPS_HEADER = "response_id,account_id,user_id,score,comment,responded_at\n"
+
+
+def test_files_validated_in_one_gx_run_get_their_own_violations(tmp_path):
+    """gx_violations validates several files in one run: each violation comes back to its
+    file, with the row number within that file."""
+    ok = "ok{n},acc_00001,,9,,2026-06-01T10:00:00Z\n"
+    files = {
+        "a.csv": NPS_HEADER + ok.format(n=1) + ok.format(n=2),
+        "b.csv": NPS_HEADER
+        + ok.format(n=3)
+        + "bad1,acc_00001,,11,,2026-06-01T10:00:00Z\n"
+        + ok.format(n=4)
+        + "bad2,acc_00001,,-1,,2026-06-01T10:00:00Z\n",
+        "c.csv": "response_id,account_id\nx,acc_00001\n",  # no score: the loader rejects it
+        "d.csv": NPS_HEADER + "bad3,acc_00001,,12,,2026-06-01T10:00:00Z\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = gx_violations(TABLES["nps_responses"], [tmp_path / name for name in files])
+    assert [
+        sorted((v.row, v.rule, v.column) for v in f) if f is not None else None for f in found
+    ] == [
+        [],
+        [(2, "range: 0 to 10", "score"), (4, "range: 0 to 10", "score")],
+        None,
+        [(1, "range: 0 to 10", "score")],
+    ]
+
+
+def test_gx_batches_keep_to_one_table_and_a_size(tmp_path):
+    paths = []
+    for name, size in [("a", 10), ("b", GX_BATCH_BYTES - 20), ("c", 30), ("d", 5)]:
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_bytes(b"x" * size)
+    events, nps = TABLES["usage_events"], TABLES["nps_responses"]
+    queue = [(events, paths[0]), (events, paths[1]), (events, paths[2]), (nps, paths[3])]
+    assert gx_batches(queue) == [[0, 1], [2], [3]]
 
 
 def test_missing_optional_column_loads_as_null(tmp_path, landing):

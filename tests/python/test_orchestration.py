@@ -15,7 +15,7 @@ import pytest
 from dagster import AssetKey
 
 from customer_outcomes.cli import run_refresh_job
-from customer_outcomes.config import Settings
+from customer_outcomes.config import PROJECT_DIR, Settings
 from customer_outcomes.demo import DemoSpec, generate
 from customer_outcomes.publish import marts_hash
 
@@ -63,6 +63,25 @@ def test_a_missing_or_stale_manifest_is_parsed_once_in_the_background(tmp_path):
     assert manifest in dbt._PARSES
     dbt.current_manifest(manifest)
     assert manifest.stat().st_mtime > 0 and manifest not in dbt._PARSES
+
+
+def test_the_background_parse_leaves_a_partial_parse_the_builds_reuse(tmp_path):
+    """`outcomes run` parses while it generates data; the job's dbt commands then reuse that
+    parse only if the profile renders the same for both (the warehouse and spill paths)."""
+    from customer_outcomes import dbt
+
+    settings = Settings(tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "serve")
+    manifest = tmp_path / "target" / "manifest.json"
+    dbt.start_manifest_parse(manifest, settings)
+    dbt.current_manifest(manifest, settings)
+    ls = subprocess.run(
+        [dbt.dbt_executable(), "ls", "--resource-type", "seed", "--target-path",
+         str(manifest.parent), "--project-dir", str(PROJECT_DIR), "--profiles-dir",
+         str(PROJECT_DIR), "--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT_DIR, env=dbt.dbt_env(settings), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "health_weights" in ls.stdout
+    assert "Unable to do partial parsing" not in ls.stdout + ls.stderr
 
 
 @pytest.fixture(scope="module")
