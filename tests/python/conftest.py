@@ -27,12 +27,12 @@ BUILT_TARGET: list[Path] = []
 
 @pytest.fixture(scope="session", autouse=True)
 def _dbt_paths_of_this_process(tmp_path_factory):
-    """dbt's target/ and logs/ for this test process, never the checkout's: under
-    ``pytest -n 2`` two processes run dbt at once, and a shared target/ (manifest, partial
-    parse) would be written by both."""
+    """dbt's target/ and logs/ for this test process, never the checkout's nor a folder the
+    shell names: under ``pytest -n 2`` two processes run dbt at once, and a shared target/
+    (manifest, partial parse) would be written by both."""
     root = tmp_path_factory.mktemp("dbt")
-    for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
-        os.environ.setdefault(name, str(root / name.rsplit("_", 2)[1].lower()))
+    os.environ["DBT_TARGET_PATH"] = str(root / "target")
+    os.environ["DBT_LOG_PATH"] = str(root / "logs")
 
 
 @pytest.fixture(scope="session")
