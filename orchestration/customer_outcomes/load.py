@@ -228,12 +228,16 @@ def _loaded_as(con, table: Table, sha: str) -> str | None:
     return seen[0][0] if seen else None
 
 
-def _validate_src(con, table: Table, columns: list[str]) -> list[Violation]:
-    """The table's Great Expectations suite on the file read into temp table ``src``."""
-    frame = con.execute(
+def _src_frame(con, columns: list[str]) -> pd.DataFrame:
+    """The file read into temp table ``src`` as the text frame GX validates (``__rownum``)."""
+    return con.execute(
         "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
     ).df()
-    return validate_frame(table, frame.rename(columns={"__rownum": ROW}))
+
+
+def _validate_src(con, table: Table, columns: list[str]) -> list[Violation]:
+    """The table's Great Expectations suite on the file read into temp table ``src``."""
+    return validate_frame(table, _src_frame(con, columns).rename(columns={"__rownum": ROW}))
 
 
 # Files of one table validated together by one Great Expectations run, up to this many bytes
@@ -274,10 +278,7 @@ def gx_violations(table: Table, paths: list[Path]) -> list[list[Violation] | Non
                 continue
             if any(c.required and c.name not in columns for c in table.columns):
                 continue
-            frame = con.execute(
-                "select __rownum, " + ", ".join(f"src.{_q(c)}" for c in columns) + " from src"
-            ).df()
-            groups.setdefault(tuple(columns), []).append((i, frame))
+            groups.setdefault(tuple(columns), []).append((i, _src_frame(con, columns)))
     finally:
         con.close()
     for files in groups.values():  # files with the same columns, validated as one frame

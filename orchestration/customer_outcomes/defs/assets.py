@@ -24,10 +24,10 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ..changes import ChangePlan, begin_build, end_build, plan_changes
 from ..contract import TABLES
-from ..dbt import as_of_env
+from ..dbt import as_of_env, dbt_env
 from ..load import describe, load_landing
 from ..publish import MartsBreakPromises, audit_and_publish
-from ..spill import plan_build, resource_failure_hint, spill_dir
+from ..spill import plan_build, resource_failure_hint
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -106,9 +106,11 @@ def dbt_models(
 ):
     """`dbt build`: every model, data test (as asset checks) and the renewal model."""
     settings = outcomes.settings()
-    os.environ["OUTCOMES_WAREHOUSE"] = str(settings.warehouse.resolve())
-    # Spill next to the warehouse, as the CLI's builds do (dbt.dbt_env).
-    os.environ.setdefault("OUTCOMES_TEMP_DIR", str(spill_dir(settings)))
+    # The warehouse and spill paths the CLI's builds and the background parse use (dbt_env):
+    # dbt reuses a parse only when the profile renders the same.
+    env = dbt_env(settings)
+    for name in ("OUTCOMES_WAREHOUSE", "OUTCOMES_TEMP_DIR"):
+        os.environ[name] = env[name]
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
