@@ -102,26 +102,25 @@ def _parsed(col: Column, ref: str) -> str:
 
 
 def _row_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
-    """The loader's own row rules, checked in SQL beside GX's suite: a value must parse as its
-    type (GX checks the text form; this also catches a 30 February), foreign keys must exist
-    in raw, and a primary key may not come back with other content."""
+    """The loader's own row rules, checked in SQL on temp table ``typed`` (alias ``t``) beside
+    GX's suite: a value must parse as its type (GX checks the text form; this also catches a
+    30 February), foreign keys must exist in raw, and a primary key may not come back with
+    other content."""
     rules = []
     for col in table.columns:
         if col.name not in present or col.type == "string":
             continue
-        ref = f"src.{_q(col.name)}"
-        text = f"nullif(trim({ref}), '')"
         rules.append(
             (
                 f"type: not a valid {col.type}",
                 col.name,
-                f"{text} is not null and ({_parsed(col, ref)}) is null",
+                f"t.{_q(col.name + FILLED)} and t.{_q(col.name)} is null",
             )
         )
     for column, (ref_table, ref_key) in table.foreign_keys.items():
         if column not in present:
             continue
-        text = f"nullif(trim(src.{_q(column)}), '')"
+        text = f"t.{_q(column + TRIMMED)}"
         rules.append(
             (
                 f"foreign key: no {ref_table}.{ref_key}",
@@ -134,10 +133,34 @@ def _row_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
         (
             "primary key: same key, other content",
             ",".join(_key_columns(table)),
-            "src.__rownum in (select __rownum from pk_conflicts)",
+            "t.__rownum in (select __rownum from pk_conflicts)",
         )
     )
     return rules
+
+
+# Helper columns of temp table ``typed``, beside each column's parsed value: whether the text
+# has a value at all (typed columns), and the trimmed text a foreign key is looked up by.
+FILLED, TRIMMED = "__filled", "__trimmed"
+
+
+def _parse_src(con, table: Table, present: set[str]) -> None:
+    """Temp table ``typed``: every row of ``src`` parsed once as the contract types (null where
+    a value does not parse; a column the file lacks is null), with the FILLED and TRIMMED
+    helpers. The whole-column check, the row rules, the key conflicts and the insert all read
+    it, instead of each parsing the text again."""
+    cols = ["__rownum"]
+    for col in table.columns:
+        ref = f"src.{_q(col.name)}"
+        if col.name not in present:
+            cols.append(f"cast(null as {RAW_TYPES[col.type]}) as {_q(col.name)}")
+            continue
+        cols.append(f"{_parsed(col, ref)} as {_q(col.name)}")
+        if col.type != "string":
+            cols.append(f"nullif(trim({ref}), '') is not null as {_q(col.name + FILLED)}")
+        if col.name in table.foreign_keys:
+            cols.append(f"nullif(trim({ref}), '') as {_q(col.name + TRIMMED)}")
+    con.execute(f"create or replace temp table typed as select {', '.join(cols)} from src")
 
 
 # Columns that may differ between deliveries of the same record without a conflict.
@@ -154,44 +177,54 @@ def _key_columns(table: Table) -> list[str]:
 
 
 def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
-    """Temp table pk_conflicts: rows whose key comes with other content, in the file or in raw."""
+    """Temp table pk_conflicts: rows whose key comes with other content, in the file or in raw.
+    Keys and content are compared as parsed values (``typed``), so ``1.00`` and ``1.0000``
+    are the same content, and a row without a key value is one key with the others."""
     keys = _key_columns(table)
     content_cols = [
-        c
+        c.name
         for c in table.columns
         if c.name in present
         and c.name not in keys
         and c.name not in REDELIVERY_COLUMNS.get(table.name, set())
     ]
 
-    def norm(col: Column, ref: str) -> str:
-        return f"coalesce(cast({_parsed(col, ref)} as varchar), '<null>')"
+    def content(alias: str) -> str:
+        if not content_cols:
+            return "0"
+        return "row(" + ", ".join(f"{alias}.{_q(c)}" for c in content_cols) + ")"
 
-    def raw_norm(col: Column) -> str:
-        return f"coalesce(cast(r.{_q(col.name)} as varchar), '<null>')"
+    def same_key(a: str, b: str, b_names: list[str] | None = None) -> str:
+        names = b_names or [f"k{i}" for i in range(len(keys))]
+        return " and ".join(f"{a}.k{i} is not distinct from {b}.{n}" for i, n in enumerate(names))
 
-    key_src = " || '|' || ".join(norm(table.column(k), f"src.{_q(k)}") for k in keys)
-    key_raw = " || '|' || ".join(raw_norm(table.column(k)) for k in keys)
-    content_src = " || '|' || ".join([norm(c, f"src.{_q(c.name)}") for c in content_cols] or ["''"])
-    content_raw = " || '|' || ".join([raw_norm(c) for c in content_cols] or ["''"])
+    key_cols = ", ".join(f"k{i}" for i in range(len(keys)))
     con.execute(
         f"""create or replace temp table pk_conflicts as
         with keyed as (
-            select __rownum, {key_src} as k, {content_src} as c from src
+            select __rownum, {", ".join(f"t.{_q(k)} as k{i}" for i, k in enumerate(keys))},
+                {content("t")} as c
+            from typed as t
         ),
         conflicting_keys as (
-            select k from keyed group by k having count(distinct c) > 1
+            select {key_cols} from keyed group by all having count(distinct c) > 1
         ),
         raw_keyed as (
             -- only the raw rows that share a key with the file: a daily file checked against
             -- 100 M rows of history must not de-duplicate the history (15 GB, measured)
-            select distinct {key_raw} as k, {content_raw} as c from raw.{table.name} as r
-            where {key_raw} in (select k from keyed)
+            select distinct {", ".join(f"r.{_q(k)} as k{i}" for i, k in enumerate(keys))},
+                {content("r")} as c
+            from raw.{table.name} as r
+            where exists (
+                select 1 from keyed
+                where {same_key("keyed", "r", [_q(k) for k in keys])}
+            )
         )
-        select __rownum from keyed where k in (select k from conflicting_keys)
+        select keyed.__rownum from keyed
+        inner join conflicting_keys as ck on {same_key("keyed", "ck")}
         union
         select keyed.__rownum from keyed
-        inner join raw_keyed on keyed.k = raw_keyed.k and keyed.c <> raw_keyed.c"""
+        inner join raw_keyed as rk on {same_key("keyed", "rk")} and keyed.c is distinct from rk.c"""
     )
 
 
@@ -200,23 +233,22 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     if path.stat().st_size == 0:
         raise LoadError("cannot be parsed: the file is empty (0 bytes)")
     lit = "'" + str(path).replace("'", "''") + "'"
-    if path.suffix == ".parquet":
-        reader = f"read_parquet({lit})"
-    else:
-        options = "header = true, all_varchar = true, strict_mode = true, delim = ','"
-        reader = f"read_csv({lit}, {options}, quote = '\"')"
     try:
-        con.execute(f"create or replace temp table src_typed as select * from {reader}")
-        cols = [r[0] for r in con.execute("describe src_typed").fetchall()]
+        if path.suffix == ".parquet":
+            reader = f"read_parquet({lit})"
+            typed = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
+            text = ", ".join(f"cast({_q(c)} as varchar) as {_q(c)}" for c in typed)
+        else:  # every column read as text already
+            options = "header = true, all_varchar = true, strict_mode = true, delim = ','"
+            reader, text = f"read_csv({lit}, {options}, quote = '\"')", "*"
+        # row_number() over () numbers the rows in file order (DuckDB keeps insertion order)
+        con.execute(
+            "create or replace temp table src as "
+            f"select row_number() over () as __rownum, {text} from {reader}"
+        )
     except duckdb.Error as exc:
         raise LoadError(f"cannot be parsed: {str(exc).splitlines()[0]}") from exc
-    casts = ", ".join(f"cast({_q(c)} as varchar) as {_q(c)}" for c in cols)
-    con.execute(
-        "create or replace temp table src as "
-        f"select row_number() over () as __rownum, {casts} from src_typed"
-    )
-    con.execute("drop table src_typed")
-    return cols
+    return [r[0] for r in con.execute("describe src").fetchall()][1:]
 
 
 def _loaded_as(con, table: Table, sha: str) -> str | None:
@@ -357,18 +389,26 @@ def _load_checked(
         loaded_before = con.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
         if not loaded_before:
             raise LoadError("no rows, and the table has no data yet (a required table is empty)")
+    _parse_src(con, table, present)
     # A column with values none of which parse is a wrong type for the whole column.
-    for col in table.columns:
-        if col.name not in present or col.type == "string":
-            continue
-        ref = f"src.{_q(col.name)}"
+    typed_cols = [c for c in table.columns if c.name in present and c.type != "string"]
+    if typed_cols:
         # fetchall, not fetchone: DuckDB keeps a half-read result open, and registering the GX
         # findings on this connection next is refused while one is.
-        filled, parsed = con.execute(
-            f"select count(nullif(trim({ref}), '')), count({_parsed(col, ref)}) from src"
+        counts = con.execute(
+            "select "
+            + ", ".join(
+                f"count(*) filter (where {_q(c.name + FILLED)}), count({_q(c.name)})"
+                for c in typed_cols
+            )
+            + " from typed"
         ).fetchall()[0]
-        if filled and not parsed:
-            raise LoadError(f"column {col.name}: no value parses as {col.type} ({filled} values)")
+        for i, col in enumerate(typed_cols):
+            filled, parsed = counts[2 * i], counts[2 * i + 1]
+            if filled and not parsed:
+                raise LoadError(
+                    f"column {col.name}: no value parses as {col.type} ({filled} values)"
+                )
     batch_id = uuid.uuid4().hex
     _collect_violations(con, table, columns, present, checked)
     con.execute(
@@ -377,15 +417,13 @@ def _load_checked(
         from broken""",
         [batch_id, table.name, str(path)],
     )
-    values = []
-    for col in table.columns:
-        values.append(_parsed(col, f"src.{_q(col.name)}") if col.name in present else "null")
     cols = ", ".join([*(_q(c) for c in table.column_names), *LINEAGE_COLUMNS])
     inserted = con.execute(
         f"""insert into raw.{table.name} ({cols})
-        select {", ".join(values)}, ?, current_timestamp::timestamp, ?
-        from src
-        where not exists (select 1 from broken where broken.__rownum = src.__rownum)""",
+        select {", ".join(f"t.{_q(c)}" for c in table.column_names)},
+            ?, current_timestamp::timestamp, ?
+        from typed as t
+        where not exists (select 1 from broken where broken.__rownum = t.__rownum)""",
         [str(path), batch_id],
     ).fetchone()[0]
     result.rows_loaded = inserted
@@ -438,7 +476,7 @@ def _collect_violations(
             select __rownum, split_part(v, '|', 1) as rule, split_part(v, '|', 2) as column_name
             from (
                 select __rownum, unnest(list_filter([{checks}], lambda x: x is not null)) as v
-                from src
+                from typed as t
             )
         ),
         found as (

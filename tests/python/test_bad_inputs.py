@@ -169,6 +169,38 @@ def test_same_key_with_other_content_is_quarantined(loaded, tmp_path):
     assert quarantined == [(rid, "primary key: same key, other content", "response_id")]
 
 
+def test_a_redelivery_written_differently_is_the_same_content(loaded, tmp_path):
+    """Keys and content are compared as parsed values: the same time written with an offset
+    instead of Z is the same event, in the file and against what raw already holds."""
+    user = _a_user(loaded)
+    row = f"e_tz,acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
+    again = f"e_tz,acc_00001,{user},session_start,,2026-05-30 12:00:00+02:00,2026-05-30T11:00:00Z\n"
+    _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", EVENTS + row + again)
+    assert (added, quarantined) == (2, [])
+    con = duckdb.connect(str(loaded), read_only=True)
+    rid, account, user_id, score, at = con.execute(
+        "select response_id, account_id, user_id, score, responded_at from raw.nps_responses"
+        " where comment is null limit 1"
+    ).fetchone()
+    con.close()
+    same = f"{rid},{account},{user_id or ''},+{score},,{at:%Y-%m-%d %H:%M:%S}+00:00\n"
+    (tmp_path / "nps").mkdir()
+    _, added, quarantined = _load_one(loaded, tmp_path / "nps", "nps_responses", NPS + same)
+    assert (added, quarantined) == (1, [])
+
+
+def test_rows_without_a_key_and_with_other_content_are_one_key_in_conflict(loaded, tmp_path):
+    user = _a_user(loaded)
+    one = f",acc_00001,{user},session_start,,2026-05-30T10:00:00Z,2026-05-30T10:00:05Z\n"
+    other = one.replace("session_start", "session_end")
+    ok = one.replace(",acc", "e_ok,acc", 1)
+    _, added, quarantined = _load_one(loaded, tmp_path, "usage_events", EVENTS + one + other + ok)
+    assert added == 1
+    assert quarantined == 2 * [(None, "not null", "event_id")] + 2 * [
+        (None, "primary key: same key, other content", "event_id")
+    ]
+
+
 def test_end_before_start_is_quarantined(loaded, tmp_path):
     text = CONTRACTS + (
         "x_ok,acc_00001,team,2026-01-01,2026-12-31,1000,5,2025-12-20T10:00:00Z\n"
@@ -299,6 +331,26 @@ def test_the_committed_gx_project_matches_the_code():
         assert shape(suite.expectation_configurations) == shape(
             [e.configuration for e in mart_expectations(mart)]
         ), mart
+
+
+def test_the_suites_do_not_fingerprint_every_frame(monkeypatch):
+    """GX's pandas engine would hash each whole frame it validates (a fifth of the suites'
+    time); the loader keeps each file's SHA-256 instead, so the hash must never run."""
+    import pandas as pd
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    from customer_outcomes.gx_suites import ROW, context, validate_frame
+
+    context()
+
+    def refuse(_df):
+        raise AssertionError("GX hashed the frame")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    row = ["n1", "acc_00001", "", "11", "", "2026-05-01T10:00:00Z"]
+    frame = pd.DataFrame([row], columns=NPS.strip().split(",")).astype("string[pyarrow]")
+    frame.insert(0, ROW, [1])
+    assert [v.rule for v in validate_frame(TABLES["nps_responses"], frame)] == ["range: 0 to 10"]
 
 
 def test_data_docs_render_only_the_newest_validation_results(tmp_path, monkeypatch):
