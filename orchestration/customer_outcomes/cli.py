@@ -16,7 +16,7 @@ from .contract import TABLES
 from .dbt import DEFINITIONS_MANIFEST, run_dbt, start_manifest_parse
 from .demo import DemoSpec, generate
 from .gx_suites import GX_DIR, build_docs, init_project
-from .load import landing_files, load_landing
+from .load import forget_started_load, landing_files, load_landing, start_load
 from .publish import MartsBreakPromises, audit_and_publish
 from .publish import check_marts as marts_keep_promises
 
@@ -163,11 +163,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool = False) -> bool:
-    from dagster import AssetCheckSeverity, DagsterInstance
+    # The job's first step, the load, needs neither Dagster nor dbt's manifest (whose parse
+    # cmd_run started): it starts now, beside their imports and the parse, and the step
+    # takes its results (load.start_load).
+    start_load(settings.warehouse, settings.landing)
+    try:
+        return _run_refresh_job(settings, as_of, all_nodes)
+    finally:
+        forget_started_load(settings.warehouse, settings.landing)
 
-    # The loader's Great Expectations (3 s to import) before the definitions, which wait for
-    # a manifest parse that cmd_run started: so the import overlaps the parse.
-    import great_expectations  # noqa: F401
+
+def _run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool) -> bool:
+    from dagster import AssetCheckSeverity, DagsterInstance
 
     from .defs import build_definitions
 

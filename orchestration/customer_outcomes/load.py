@@ -18,12 +18,14 @@ For every ``<landing>/<table>/*.csv|*.parquet`` file, in name order:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
+import queue
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -587,6 +589,50 @@ def load_landing(
         return results
     finally:
         con.close()
+
+
+# Loads started ahead of the job that takes their results, by (warehouse, landing).
+_STARTED: dict[tuple[Path, Path], tuple[Future, queue.SimpleQueue]] = {}
+
+
+def start_load(warehouse: Path, landing: Path) -> None:
+    """Start ``load_landing`` in a background thread, for ``take_started_load`` to collect.
+
+    `outcomes run` starts its refresh job's load this way: the job cannot start before
+    Dagster is imported and dbt's manifest parsed (10-15 s on a fresh checkout, the parse in
+    a process of its own), and the load needs neither. The job's first step then takes this
+    load's results instead of loading again: the same work, started earlier."""
+    key = (warehouse.resolve(), landing.resolve())
+    if key in _STARTED:
+        return
+    messages: queue.SimpleQueue = queue.SimpleQueue()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes-load")
+    _STARTED[key] = (pool.submit(load_landing, warehouse, landing, messages.put), messages)
+    pool.shutdown(wait=False)
+
+
+def take_started_load(
+    warehouse: Path, landing: Path, progress: Callable[[str], None] = print
+) -> list[FileResult] | None:
+    """The results of the load ``start_load`` started for these paths, once it has finished
+    (its messages passed on to ``progress`` as they come, its exception raised); None when
+    none was started. A load is taken once: a retry loads again."""
+    entry = _STARTED.pop((warehouse.resolve(), landing.resolve()), None)
+    if entry is None:
+        return None
+    future, messages = entry
+    while not (future.done() and messages.empty()):
+        with contextlib.suppress(queue.Empty):
+            progress(messages.get(timeout=0.2))
+    return future.result()
+
+
+def forget_started_load(warehouse: Path, landing: Path) -> None:
+    """Drop a load ``start_load`` started that no step took (the job failed before its
+    load step), once it has finished: the next run then loads anew, with no writer left."""
+    entry = _STARTED.pop((warehouse.resolve(), landing.resolve()), None)
+    if entry is not None:
+        wait([entry[0]])
 
 
 def describe(res: FileResult) -> str:

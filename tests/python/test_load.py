@@ -12,7 +12,16 @@ import pytest
 from customer_outcomes.cli import main
 from customer_outcomes.contract import TABLES
 from customer_outcomes.demo import DemoSpec, generate
-from customer_outcomes.load import GX_BATCH_BYTES, gx_batches, gx_violations, load_landing
+from customer_outcomes.load import (
+    GX_BATCH_BYTES,
+    describe,
+    forget_started_load,
+    gx_batches,
+    gx_violations,
+    load_landing,
+    start_load,
+    take_started_load,
+)
 
 QUIET = {"progress": lambda _: None}
 
@@ -205,6 +214,33 @@ def test_gx_batches_keep_to_one_table_and_a_size(tmp_path):
     events, nps = TABLES["usage_events"], TABLES["nps_responses"]
     queue = [(events, paths[0]), (events, paths[1]), (events, paths[2]), (nps, paths[3])]
     assert gx_batches(queue) == [[0, 1], [2], [3]]
+
+
+def test_a_load_started_ahead_is_taken_once_with_its_messages(tmp_path, landing):
+    """`outcomes run` starts the job's load before the job (start_load); its load step takes
+    the results and the messages, once; the next run loads anew."""
+    wh = tmp_path / "wh.duckdb"
+    start_load(wh, landing)
+    start_load(wh, landing)  # already started: not a second load
+    seen: list[str] = []
+    results = take_started_load(wh, landing, seen.append)
+    assert results and {r.status for r in results} == {"loaded"}
+    assert seen == [describe(r) for r in results]
+    loaded = {t: sum(r.rows_loaded for r in results if r.table == t) for t in TABLES}
+    assert _counts(wh) == loaded
+    assert take_started_load(wh, landing, seen.append) is None
+    more = "feature_key,feature_name,module,is_core,released_on\nf_new,New,core,false,2026-05-01\n"
+    _write(landing, "features", "zz_more.csv", more)
+    start_load(wh, landing)
+    forget_started_load(wh, landing)  # the job failed before its load step: waited for, dropped
+    assert take_started_load(wh, landing) is None
+    assert _counts(wh)["features"] == loaded["features"] + 1
+
+
+def test_a_started_load_that_failed_raises_when_taken(tmp_path, landing):
+    start_load(tmp_path, landing)  # a directory is no database file
+    with pytest.raises(duckdb.Error):
+        take_started_load(tmp_path, landing)
 
 
 def test_missing_optional_column_loads_as_null(tmp_path, landing):

@@ -84,6 +84,36 @@ def test_the_background_parse_leaves_a_partial_parse_the_builds_reuse(tmp_path):
     assert "Unable to do partial parsing" not in ls.stdout + ls.stderr
 
 
+def test_the_load_step_takes_the_load_outcomes_run_started(tmp_path, monkeypatch):
+    """run_refresh_job starts the load before the job (load.start_load); the job's
+    landing_tables step reports that load's results and does not load again."""
+    from dagster import materialize
+
+    from customer_outcomes.defs import assets
+    from customer_outcomes.defs.resources import OutcomesSettings
+    from customer_outcomes.load import start_load
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    generate(DemoSpec(accounts=12, days=90, seed=11, end_date=date(2026, 5, 31)), landing,
+             progress=lambda _: None)  # fmt: skip
+    start_load(warehouse, landing)
+
+    def no_second_load(*_args, **_kwargs):
+        raise AssertionError("the step loaded again")
+
+    monkeypatch.setattr(assets, "load_landing", no_second_load)
+    outcomes = OutcomesSettings(landing=str(landing), warehouse=str(warehouse))
+    result = materialize([assets.landing_tables], resources={"outcomes": outcomes})
+    assert result.success
+    rows = {
+        m.asset_key.to_user_string(): m.metadata["rows_loaded"].value
+        for m in result.asset_materializations_for_node("landing_tables")
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        events = con.execute("select count(*) from raw.usage_events").fetchone()[0]
+    assert rows["product/usage_events"] == events > 0
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("orchestration")

@@ -25,7 +25,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from ..changes import ChangePlan, begin_build, end_build, plan_changes
 from ..contract import TABLES
 from ..dbt import as_of_env, dbt_env
-from ..load import describe, load_landing
+from ..load import describe, load_landing, take_started_load
 from ..publish import MartsBreakPromises, audit_and_publish
 from ..spill import plan_build, resource_failure_hint
 from .resources import OutcomesSettings, manifest_path
@@ -58,7 +58,10 @@ def landing_key(table: str) -> AssetKey:
 def landing_tables(context: AssetExecutionContext, outcomes: OutcomesSettings) -> Iterator:
     """Validate every new landing file against the contract and load it into raw."""
     settings = outcomes.settings()
-    results = load_landing(settings.warehouse, settings.landing, progress=context.log.info)
+    # `outcomes run` starts this load while the job gets ready (load.start_load).
+    results = take_started_load(settings.warehouse, settings.landing, context.log.info)
+    if results is None:
+        results = load_landing(settings.warehouse, settings.landing, progress=context.log.info)
     for table in TABLES:
         mine = [r for r in results if r.table == table]
         rejected = [r.message for r in mine if r.status == "rejected"]
