@@ -100,7 +100,8 @@ class Violation:
     column: str
 
 
-def _quiet() -> None:
+def _prepare_gx() -> None:
+    """Before GX runs here: no analytics, errors only in the log, no frame fingerprint."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     _no_frame_fingerprint()
@@ -191,7 +192,7 @@ def context(root: Path = GX_DIR):
     """The GX file project as committed (suites, validation definitions, checkpoints), loaded
     once per process; initialized from code when it is missing."""
     if root not in _CONTEXT:
-        _quiet()
+        _prepare_gx()
         import great_expectations as gx
 
         ctx = gx.get_context(mode="file", context_root_dir=str(root))
@@ -205,7 +206,7 @@ def context(root: Path = GX_DIR):
 
 def init_project(root: Path = GX_DIR):
     """Write every suite, validation definition and checkpoint from code (``outcomes gx-init``)."""
-    _quiet()
+    _prepare_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     import great_expectations as gx
@@ -391,7 +392,7 @@ def validate_marts_sql(connection_string: str, schema: str = "marts") -> dict[st
     """The same mart suites through GX's SQL datasource, for warehouses GX reads with SQL
     (Postgres). GX's SQL datasource fails on DuckDB, which is why ``validate_marts`` reads
     DuckDB marts into pandas. Runs in an ephemeral context: the file project is not touched."""
-    _quiet()
+    _prepare_gx()
     import sqlalchemy as sa
 
     import great_expectations as gx

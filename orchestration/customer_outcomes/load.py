@@ -595,6 +595,10 @@ def load_landing(
 _STARTED: dict[tuple[Path, Path], tuple[Future, queue.SimpleQueue]] = {}
 
 
+def _started_key(warehouse: Path, landing: Path) -> tuple[Path, Path]:
+    return warehouse.resolve(), landing.resolve()
+
+
 def start_load(warehouse: Path, landing: Path) -> None:
     """Start ``load_landing`` in a background thread, for ``take_started_load`` to collect.
 
@@ -602,7 +606,7 @@ def start_load(warehouse: Path, landing: Path) -> None:
     Dagster is imported and dbt's manifest parsed (10-15 s on a fresh checkout, the parse in
     a process of its own), and the load needs neither. The job's first step then takes this
     load's results instead of loading again: the same work, started earlier."""
-    key = (warehouse.resolve(), landing.resolve())
+    key = _started_key(warehouse, landing)
     if key in _STARTED:
         return
     messages: queue.SimpleQueue = queue.SimpleQueue()
@@ -617,7 +621,7 @@ def take_started_load(
     """The results of the load ``start_load`` started for these paths, once it has finished
     (its messages passed on to ``progress`` as they come, its exception raised); None when
     none was started. A load is taken once: a retry loads again."""
-    entry = _STARTED.pop((warehouse.resolve(), landing.resolve()), None)
+    entry = _STARTED.pop(_started_key(warehouse, landing), None)
     if entry is None:
         return None
     future, messages = entry
@@ -630,7 +634,7 @@ def take_started_load(
 def forget_started_load(warehouse: Path, landing: Path) -> None:
     """Drop a load ``start_load`` started that no step took (the job failed before its
     load step), once it has finished: the next run then loads anew, with no writer left."""
-    entry = _STARTED.pop((warehouse.resolve(), landing.resolve()), None)
+    entry = _STARTED.pop(_started_key(warehouse, landing), None)
     if entry is not None:
         wait([entry[0]])
 
