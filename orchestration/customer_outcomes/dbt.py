@@ -31,8 +31,13 @@ def as_of_env(as_of: str | None) -> Iterator[None]:
 
 
 def dbt_executable() -> str:
-    local = Path(sys.executable).parent / "dbt"
-    return str(local) if local.exists() else "dbt"
+    """This environment's ``outcomes-dbt`` (dbt's command line without the slow exit:
+    dbt_main.py), else its ``dbt``, else the one on PATH."""
+    for name in ("outcomes-dbt", "dbt"):
+        local = Path(sys.executable).parent / name
+        if local.exists():
+            return str(local)
+    return "dbt"
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
