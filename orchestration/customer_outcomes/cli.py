@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -186,6 +187,8 @@ def _run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool) -> 
         as_of=as_of or "",
     )
     job = defs.resolve_job_def("refresh")
+    if _SCRIPT:
+        gc.freeze()  # Dagster's modules and the definitions, out of the sweeps (see entry)
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = job.execute_in_process(
         instance=instance or DagsterInstance.ephemeral(),
@@ -487,10 +490,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# True in the `outcomes` script (entry), whose objects all live until its fast exit.
+_SCRIPT = False
+
+
 def entry() -> None:
     """The `outcomes` script: ``main``, then the end of the process without the interpreter's
     teardown (2.0 s after `outcomes run`), unless the warehouse or the serve database still
-    has a WAL (process.py)."""
+    has a WAL (process.py).
+
+    The script also moves what its imports built out of the garbage collector's sweeps
+    (``gc.freeze``: here, and after `outcomes run` imports Dagster and builds the job): in
+    `outcomes run` the collector took 2.0 s of the main thread, 1.1 s with both freezes.
+    Only the script does it: in a process that goes on (pytest, a notebook) frozen objects
+    would never be collected."""
+    global _SCRIPT
+    _SCRIPT = True
+    gc.freeze()
     code = main()
     args, _ = parser().parse_known_args(sys.argv[1:])
     settings = _settings(args)

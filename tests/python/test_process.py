@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from customer_outcomes import dbt_main
+from customer_outcomes import cli, dbt_main
 from customer_outcomes.config import PROJECT_DIR, Settings
 from customer_outcomes.dbt import dbt_env, dbt_executable
 
@@ -97,3 +98,29 @@ def test_another_adapter_is_left_to_the_usual_exit(monkeypatch):
     assert dbt_main.duckdb_closed() is None
     monkeypatch.setattr(FACTORY, "adapters", {})
     assert dbt_main.duckdb_closed() == []
+
+
+ENTRY = textwrap.dedent(
+    """
+    import atexit, gc, sys
+    from customer_outcomes import cli
+
+    atexit.register(lambda: print("frozen", gc.get_freeze_count() > 0))
+    sys.argv = ["outcomes", *sys.argv[1:]]
+    cli.entry()
+    """
+)
+
+
+def test_only_the_outcomes_script_freezes_and_ends_fast(tmp_path):
+    landing = str(tmp_path / "nope")
+    args = ["load", "--landing", landing, "--warehouse", str(tmp_path / "w.duckdb")]
+    before = gc.get_freeze_count()
+    assert cli.main(args) == 1  # in a process that goes on, nothing is frozen
+    assert gc.get_freeze_count() == before
+    proc = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1  # main's code, through the fast exit
+    assert "does not exist" in proc.stdout
+    assert proc.stdout.endswith("frozen True\n")
