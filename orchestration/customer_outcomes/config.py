@@ -54,6 +54,12 @@ def model_cache_dir() -> Path:
     return Settings.from_env().warehouse.resolve().parent / "renewal_models"
 
 
+def node_seconds_path() -> Path:
+    """Each dbt node's last time, which outcomes-dbt orders the next build by (dbt_main.py):
+    next to the warehouse, as the renewal models are, so each warehouse has its own."""
+    return Settings.from_env().warehouse.resolve().parent / "dbt_node_seconds.json"
+
+
 def duckdb_limits(warehouse: Path) -> dict[str, str]:
     """memory_limit, threads and temp_directory for a DuckDB connection of the CLI, from the
     same variables and with the same defaults as the dbt profile."""
