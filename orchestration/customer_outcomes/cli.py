@@ -501,7 +501,7 @@ def entry() -> None:
 
     The script also moves what its imports built out of the garbage collector's sweeps
     (``gc.freeze``: here, and after `outcomes run` imports Dagster and builds the job): in
-    `outcomes run` the collector took 2.0 s of the main thread, 1.1 s with both freezes.
+    `outcomes run` the collector took 1.9-2.0 s of the main thread, 1.3-1.4 s with both freezes.
     Only the script does it: in a process that goes on (pytest, a notebook) frozen objects
     would never be collected."""
     global _SCRIPT

@@ -2,7 +2,7 @@
 
 Every dbt command the project runs (`outcomes build`, the Dagster job's dbt step, the manifest
 parse, the bench) runs this instead of the ``dbt`` script. It runs dbt's command line
-unchanged, with two differences in how the process spends its time, none in what dbt does:
+unchanged, with three differences in how the process spends its time, none in what dbt does:
 
 * the objects imported before dbt starts (dbt, its adapters, their libraries) are moved out of
   the garbage collector's sweeps (``gc.freeze``): a full parse collects many times over them;
