@@ -2,9 +2,10 @@
 
 Called by the dbt Python models ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation``
 and ``fct_renewal_calibration`` with the rows of ``int_renewal_features`` (features as of each
-renewal's cut-off). Only closed renewals are trained and evaluated on; pending ones are only
-scored. Everything is seeded, and rows are sorted first, so the same data and seed give the same
-output.
+renewal's cut-off). Only closed renewals decided by the training date are trained and evaluated
+on (by default the Monday of the as-of week, so the training is the same all week); pending
+ones are only scored. Everything is seeded, and rows are sorted first, so the same data and
+seed give the same output.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 import pickle
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +89,8 @@ class Settings:
     seed: int = 42
     risk_high_below: float = 0.5
     risk_medium_below: float = 0.75
+    # Train on the closed renewals decided on or before this date (every closed one if None).
+    training_date: date | None = None
 
 
 @dataclass
@@ -118,6 +122,11 @@ def settings_from_frame(frame: pd.DataFrame) -> Settings:
         seed=int(row["seed"]),
         risk_high_below=float(row["risk_high_below"]),
         risk_medium_below=float(row["risk_medium_below"]),
+        training_date=(
+            pd.Timestamp(row["training_date"]).date()
+            if "training_date" in frame.columns and pd.notna(row["training_date"])
+            else None
+        ),
     )
 
 
@@ -303,12 +312,15 @@ def run(
 
     With ``cache_dir``, the training (everything the closed renewals alone decide) is kept
     there and reused while the closed renewals, the settings, this module and scikit-learn
-    are the same: a daily run with no renewal closed only scores (see ``_trained``)."""
+    are the same: a daily run with no renewal decided by the training date since the last
+    training only scores (see ``_trained``)."""
     df = prepare(features)
-    closed = df[df["is_closed"].astype(bool)]
+    closed = training_set(df, settings.training_date)
     pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
+    # The training depends on the training set, not on the date that chose it.
+    settings_for_training = replace(settings, training_date=None)
     with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
-        trained = _trained(closed, settings, pool, cache_dir)
+        trained = _trained(closed, settings_for_training, pool, cache_dir)
         predictions = _predict(trained.final, pending, closed, settings, pool)
     predictions["model_version"] = trained.version
     return Result(
@@ -318,6 +330,25 @@ def run(
         trained.version,
         trained.model_type,
     )
+
+
+def training_set(df: pd.DataFrame, training_date: date | None) -> pd.DataFrame:
+    """The closed renewals decided on or before ``training_date`` (all closed ones if None)."""
+    closed = df[df["is_closed"].astype(bool)]
+    if training_date is None:
+        return closed
+    if "decided_on" not in closed.columns:
+        raise ValueError(
+            "int_renewal_features has no decided_on column: a training date needs the day each "
+            "closed renewal was decided"
+        )
+    decided = pd.to_datetime(closed["decided_on"])
+    if decided.isna().any():
+        raise ValueError(
+            "int_renewal_features: decided_on is null for closed renewal(s) "
+            + ", ".join(closed.loc[decided.isna(), "contract_id"].astype(str).head(5))
+        )
+    return closed[decided <= pd.Timestamp(training_date)]
 
 
 def training_key(closed: pd.DataFrame, settings: Settings) -> str:

@@ -16,7 +16,14 @@ from customer_outcomes.dbt import run_dbt
 from customer_outcomes.renewal_model import SIGNALS, content_key, run, time_split
 from customer_outcomes.renewal_model import Settings as ModelSettings
 
-LABEL_COLUMNS = {"renewal_outcome", "is_closed", "renewed_label", "as_of_date", "is_in_horizon"}
+LABEL_COLUMNS = {
+    "renewal_outcome",
+    "is_closed",
+    "renewed_label",
+    "decided_on",
+    "as_of_date",
+    "is_in_horizon",
+}
 
 
 def _features(warehouse) -> pd.DataFrame:
@@ -27,6 +34,15 @@ def _features(warehouse) -> pd.DataFrame:
         ).df()
     finally:
         con.close()
+
+
+def _stored_settings(warehouse) -> ModelSettings:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frame = con.execute("select * from intermediate.int_renewal_model_settings").df()
+    finally:
+        con.close()
+    return renewal_model.settings_from_frame(frame)
 
 
 LEAK_DATE = date.fromisoformat(AS_OF) - timedelta(days=120)
@@ -123,7 +139,13 @@ def test_split_is_by_time():
     assert len(test) == 3 and train["renewal_date"].max() < test["renewal_date"].min()
 
 
-def test_full_model_beats_every_single_signal(read_only):
+def test_full_model_is_as_good_as_the_best_single_signal_and_beats_usage_and_health(read_only):
+    """The full model ranks renewals at least as well as the best single signal, within the
+    noise of a 63-renewal test set, and better than the usage-trap signals (usage alone,
+    health alone). "Strictly better than every signal" held here only by luck: training on the
+    renewals decided by each of 30 dates four days apart up to AS_OF, the best single signal
+    (intent, goal pace or CSAT) beat it on 6, by 0.034 AUC at most, while the full model beat
+    usage and health by 0.061 or more on all 30."""
     rows = dict(
         read_only.execute(
             "select signal, roc_auc from marts.fct_renewal_signal_evaluation"
@@ -132,13 +154,16 @@ def test_full_model_beats_every_single_signal(read_only):
     assert set(rows) == {*SIGNALS, "full_model"}
     best_single = max(v for k, v in rows.items() if k != "full_model")
     print("AUC by signal:", {k: round(v, 3) for k, v in rows.items()})
-    assert rows["full_model"] >= best_single
+    assert rows["full_model"] >= best_single - 0.05
+    assert rows["full_model"] > max(rows["usage"], rows["health_score"]) + 0.05
 
 
 def test_same_data_and_seed_give_identical_predictions(built, read_only):
     features = _features(built.warehouse)
-    first = run(features, ModelSettings(seed=42))
-    second = run(features.sample(frac=1, random_state=1), ModelSettings(seed=42))
+    settings = _stored_settings(built.warehouse)  # the build's: weekly training date
+    assert settings.training_date == date(2026, 6, 29)  # AS_OF 2026-06-30 is a Tuesday
+    first = run(features, settings)
+    second = run(features.sample(frac=1, random_state=1), settings)
     pd.testing.assert_frame_equal(first.predictions, second.predictions)
     stored = read_only.execute(
         "select contract_id, renewal_probability from marts.fct_renewal_predictions order by 1"
@@ -290,3 +315,82 @@ def test_the_dbt_plugin_imports_the_renewal_libraries_in_the_background(monkeypa
     (thread,) = [t for t in threading.enumerate() if t.name == "outcomes-preload"]
     thread.join(5)
     assert imported == [("customer_outcomes.renewal_model", "outcomes-preload")]
+
+
+def _decided(features: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(features["decided_on"]).dt.date
+
+
+def test_closed_renewals_decided_after_the_training_date_are_not_trained_on(built):
+    """With a training date, only the closed renewals decided on or before it are trained and
+    evaluated on: poisoning the later ones changes nothing, and the training and test sets
+    together hold exactly the closed renewals decided by that date (counted here from the
+    rows); without one, every closed renewal counts."""
+    features = _features(built.warehouse)
+    closed = features["is_closed"].astype(bool)
+    assert _decided(features)[closed].notna().all() and _decided(features)[~closed].isna().all()
+    training_date = sorted(_decided(features)[closed])[int(closed.sum() * 0.8)]
+    later = closed & (_decided(features) > training_date)
+    assert 0 < later.sum() < closed.sum()
+    settings = ModelSettings(seed=42, training_date=training_date)
+    baseline = run(features, settings)
+    n = baseline.signals.iloc[0]
+    assert n["n_train"] + n["n_test"] == (closed & ~later).sum()
+    poisoned = features.copy()
+    poisoned.loc[later, "renewed_label"] = 1 - poisoned.loc[later, "renewed_label"]
+    poisoned.loc[later, "intent_score"] = 0.0
+    result = run(poisoned, settings)
+    assert result.model_version == baseline.model_version
+    for name in ("predictions", "signals", "calibration"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(baseline, name))
+    everything = run(features, ModelSettings(seed=42)).signals.iloc[0]
+    assert everything["n_train"] + everything["n_test"] == closed.sum()
+
+
+def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_path, monkeypatch):
+    """A later day of the same week: a pending renewal has been decided since the Monday
+    (closed, decided_on after the training date) and the pending features moved. The weekly
+    training date keeps the training set, so the stored training serves it (no fit); a daily
+    training date (the new as-of date) trains again."""
+    features = _features(built.warehouse)
+    monday = date(2026, 6, 29)
+    weekly = ModelSettings(seed=42, training_date=monday)
+    first = run(features, weekly, cache_dir=tmp_path)
+    later = features.copy()
+    pending = later.index[~later["is_closed"].astype(bool)]
+    later.loc[pending, "intent_score"] = 0.0
+    decided = pending[later.loc[pending, "is_in_horizon"].astype(bool)][0]
+    later.loc[decided, ["is_closed", "renewed_label", "renewal_outcome"]] = [True, 0, "churned"]
+    later["decided_on"] = later["decided_on"].astype(object)
+    later.loc[decided, "decided_on"] = date(2026, 7, 1)
+    monkeypatch.setattr(renewal_model, "_fit", _no_training)
+    reused = run(later, weekly, cache_dir=tmp_path)
+    assert reused.model_version == first.model_version
+    pd.testing.assert_frame_equal(reused.signals, first.signals)
+    # Decided since the Monday: scored before, now neither trained on nor scored.
+    assert later.loc[decided, "contract_id"] in set(first.predictions["contract_id"])
+    assert later.loc[decided, "contract_id"] not in set(reused.predictions["contract_id"])
+    with pytest.raises(RuntimeError, match="trained"):
+        run(later, ModelSettings(seed=42, training_date=date(2026, 7, 2)), cache_dir=tmp_path)
+
+
+def test_settings_read_the_training_date_and_a_training_date_needs_decided_on():
+    frame = pd.DataFrame(
+        {
+            "test_share": [0.3],
+            "seed": [7],
+            "risk_high_below": [0.5],
+            "risk_medium_below": [0.75],
+            "training_date": [pd.Timestamp("2026-03-02")],
+        }
+    )
+    assert renewal_model.settings_from_frame(frame) == ModelSettings(
+        seed=7, training_date=date(2026, 3, 2)
+    )
+    rows = pd.DataFrame({"contract_id": ["c1"], "is_closed": [True]})
+    with pytest.raises(ValueError, match="decided_on"):
+        renewal_model.training_set(rows, date(2026, 3, 2))
+    rows["decided_on"] = [None]
+    with pytest.raises(ValueError, match=r"null for closed renewal\(s\) c1"):
+        renewal_model.training_set(rows, date(2026, 3, 2))
+    assert len(renewal_model.training_set(rows, None)) == 1

@@ -1,6 +1,7 @@
 {#- One row per term-contract renewal with the date its prediction features are computed as of:
     renewal_cutoff_days before the renewal date, or as_of_date when that is still in the future
-    (a pending renewal is scored on what is known today). Closed renewals carry their label. -#}
+    (a pending renewal is scored on what is known today). Closed renewals carry their label and
+    the day it became known (decided_on). -#}
 with
 
 contracts as (
@@ -14,6 +15,7 @@ renewals as (
         start_date as contract_start_date,
         renewal_date,
         renewal_outcome,
+        renewal_decided_on,
         arr as expiring_arr,
         seats,
         cancellation_reason_category,
@@ -35,6 +37,7 @@ final as (
             when renewal_outcome in ('renewed', 'expanded', 'contracted') then 1
             when renewal_outcome = 'churned' then 0
         end as renewed_label,
+        renewal_decided_on as decided_on,
         expiring_arr,
         seats,
         case

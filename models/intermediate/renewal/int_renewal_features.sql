@@ -151,6 +151,7 @@ joined as (
         renewals.renewal_outcome,
         renewals.is_closed,
         renewals.renewed_label,
+        renewals.decided_on,
         renewals.expiring_arr,
         renewals.seats,
         segment_ranked.segment,

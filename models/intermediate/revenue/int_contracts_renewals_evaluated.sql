@@ -5,6 +5,10 @@
     its renewal (expanded / contracted when its ARR is above / below). Without one it is churned
     once the grace period has passed as of as_of_date, else pending.
 
+    renewal_decided_on is the day the outcome became known: the day the renewal contract was
+    signed, or for a churn the day after the grace deadline (the renewal model trains on the
+    renewals decided by its training date).
+
     coverage_end_date is the last day the contract's ARR counts: a gap before a renewal inside
     the grace period, and a pending contract's grace period, are bridged by the expiring ARR, so
     an on-time renewal is never churn + reactivation. -#}
@@ -20,6 +24,7 @@ renewal_candidates as (
         candidate.contract_id as renewal_contract_id,
         candidate.start_date as renewal_start_date,
         candidate.arr as renewed_arr,
+        candidate.signed_at as renewal_signed_at,
         row_number() over (
             partition by expiring.contract_id
             order by candidate.start_date asc, candidate.arr desc, candidate.contract_id asc
@@ -59,6 +64,7 @@ contracts_joined_to_renewals as (
         renewal_candidates.renewal_contract_id,
         renewal_candidates.renewal_start_date,
         renewal_candidates.renewed_arr,
+        renewal_candidates.renewal_signed_at,
         cast(
             {{ dbt.dateadd('day', var('grace_period_days'), 'contracts.renewal_date') }} as date
         ) as grace_deadline
@@ -93,7 +99,13 @@ final as (
                 and renewal_start_date > renewal_date
                 then cast({{ dbt.dateadd('day', -1, 'renewal_start_date') }} as date)
             else effective_end_date
-        end as coverage_end_date
+        end as coverage_end_date,
+        case
+            when renewal_outcome in ('renewed', 'expanded', 'contracted')
+                then cast(renewal_signed_at as date)
+            when renewal_outcome = 'churned'
+                then cast({{ dbt.dateadd('day', 1, 'grace_deadline') }} as date)
+        end as renewal_decided_on
     from outcomes_classified
 )
 
