@@ -227,3 +227,24 @@ def test_the_benchmark_runs_end_to_end_at_a_small_scale(tmp_path):
     assert "loads into usage_events and the date moved" in log
     assert not stages["dbt build (every node)"].error
     assert report.ratios["every_node_daily_build_over_full_build"] > 0
+    # The full build trained the renewal model as of the data's last day, Tuesday 2026-06-30
+    # (training date: Monday 06-29); the daily builds of Wednesday 07-01 and Thursday 07-02
+    # reuse that training.
+    for load, build in (
+        ("load new day (+ late events)", "dbt build (incremental)"),
+        ("load the day after", "dbt build (every node)"),
+    ):
+        assert stages[load].note.split("rows for ")[1].startswith(("2026-07-01", "2026-07-02"))
+        assert stages[build].note.endswith("the week's renewal training reused"), stages[build]
+
+
+def test_the_training_note_says_trained_only_for_a_new_stored_training():
+    from customer_outcomes.bench import _training_note
+
+    assert _training_note({"renewal-a.pkl"}, {"renewal-a.pkl", "renewal-b.pkl"}).endswith(
+        "renewal model trained"
+    )
+    # The oldest kept file removed, nothing new: reused.
+    assert _training_note({"renewal-a.pkl", "renewal-b.pkl"}, {"renewal-b.pkl"}).endswith(
+        "the week's renewal training reused"
+    )
