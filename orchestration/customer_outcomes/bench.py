@@ -449,7 +449,8 @@ def bench(
         daily,
         note="what the new day changed",
     )
-    incr.note += _training_note(trainings, _renewal_trainings(settings, env))
+    if not incr.error:
+        incr.note += _training_note(trainings, _renewal_trainings(settings, env))
     incr_models = _model_times(workdir / "target")
     report.slowest["incremental"] = slowest_nodes(workdir / "target")
     # What the day after costs when every node is built (`--all`), as when every raw table has
@@ -464,7 +465,8 @@ def bench(
         note="the day after, every node built (as when every raw table had a load)",
         required=False,
     )
-    every.note += _training_note(trainings, _renewal_trainings(settings, env))
+    if not every.error:
+        every.note += _training_note(trainings, _renewal_trainings(settings, env))
     event_full = sum(full_models.get(m, 0) for m in EVENT_PATH)
     event_incr = sum(incr_models.get(m, 0) for m in EVENT_PATH)
     report.models = {

@@ -104,8 +104,8 @@ class Result:
 
 @dataclass
 class Trained:
-    """What the closed renewals alone decide: the model chosen, refitted on every closed
-    renewal, and its test-set evaluation."""
+    """What the training set (the closed renewals decided by the training date) alone decides:
+    the model chosen, refitted on all of it, and its test-set evaluation."""
 
     model_type: str
     final: Pipeline
@@ -333,7 +333,9 @@ def run(
 
 
 def training_set(df: pd.DataFrame, training_date: date | None) -> pd.DataFrame:
-    """The closed renewals decided on or before ``training_date`` (all closed ones if None)."""
+    """The closed renewals decided on or before ``training_date`` whose cut-off is too (all
+    closed ones if None). A renewal decided more than renewal_cutoff_days early has its cut-off
+    at the as-of date until then, so its features still move each day: it waits."""
     closed = df[df["is_closed"].astype(bool)]
     if training_date is None:
         return closed
@@ -348,7 +350,8 @@ def training_set(df: pd.DataFrame, training_date: date | None) -> pd.DataFrame:
             "int_renewal_features: decided_on is null for closed renewal(s) "
             + ", ".join(closed.loc[decided.isna(), "contract_id"].astype(str).head(5))
         )
-    return closed[decided <= pd.Timestamp(training_date)]
+    day = pd.Timestamp(training_date)
+    return closed[(decided <= day) & (pd.to_datetime(closed["cutoff_date"]) <= day)]
 
 
 def training_key(closed: pd.DataFrame, settings: Settings) -> str:
@@ -414,7 +417,7 @@ def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
         validation_auc[name] = _scores(y_validation, p)[0] or 0.0
     best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
     chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
-    # The chosen model refitted on every closed renewal scores the pending ones.
+    # The chosen model refitted on the whole training set scores the pending ones.
     final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
     test_p = chosen_fit.result().predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
 

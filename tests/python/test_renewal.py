@@ -322,15 +322,16 @@ def _decided(features: pd.DataFrame) -> pd.Series:
 
 
 def test_closed_renewals_decided_after_the_training_date_are_not_trained_on(built):
-    """With a training date, only the closed renewals decided on or before it are trained and
-    evaluated on: poisoning the later ones changes nothing, and the training and test sets
-    together hold exactly the closed renewals decided by that date (counted here from the
-    rows); without one, every closed renewal counts."""
+    """With a training date, only the closed renewals decided and cut off on or before it are
+    trained and evaluated on: poisoning the others changes nothing, and the training and test
+    sets together hold exactly the closed renewals decided and cut off by that date (counted
+    here from the rows); without one, every closed renewal counts."""
     features = _features(built.warehouse)
     closed = features["is_closed"].astype(bool)
     assert _decided(features)[closed].notna().all() and _decided(features)[~closed].isna().all()
     training_date = sorted(_decided(features)[closed])[int(closed.sum() * 0.8)]
-    later = closed & (_decided(features) > training_date)
+    cutoff = pd.to_datetime(features["cutoff_date"]).dt.date
+    later = closed & ((_decided(features) > training_date) | (cutoff > training_date))
     assert 0 < later.sum() < closed.sum()
     settings = ModelSettings(seed=42, training_date=training_date)
     baseline = run(features, settings)
@@ -374,6 +375,27 @@ def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_
         run(later, ModelSettings(seed=42, training_date=date(2026, 7, 2)), cache_dir=tmp_path)
 
 
+def test_the_training_is_found_by_its_rows_not_by_the_training_date(built, tmp_path, monkeypatch):
+    """Two training dates with no renewal decided (or cut off) between them choose the same
+    rows: the second run reads the first one's training (no fit) and reports the same
+    model_version, as the date is not part of the training's key."""
+    features = _features(built.warehouse)
+    first_date, second_date = date(2026, 6, 26), date(2026, 6, 28)
+    closed = features["is_closed"].astype(bool)
+    between = closed & (
+        _decided(features).between(first_date + timedelta(days=1), second_date)
+        | pd.to_datetime(features["cutoff_date"]).dt.date.between(
+            first_date + timedelta(days=1), second_date
+        )
+    )
+    assert not between.any()
+    first = run(features, ModelSettings(seed=42, training_date=first_date), cache_dir=tmp_path)
+    monkeypatch.setattr(renewal_model, "_fit", _no_training)
+    second = run(features, ModelSettings(seed=42, training_date=second_date), cache_dir=tmp_path)
+    assert second.model_version == first.model_version
+    pd.testing.assert_frame_equal(second.signals, first.signals)
+
+
 def test_settings_read_the_training_date_and_a_training_date_needs_decided_on():
     frame = pd.DataFrame(
         {
@@ -387,7 +409,12 @@ def test_settings_read_the_training_date_and_a_training_date_needs_decided_on():
     assert renewal_model.settings_from_frame(frame) == ModelSettings(
         seed=7, training_date=date(2026, 3, 2)
     )
-    rows = pd.DataFrame({"contract_id": ["c1"], "is_closed": [True]})
+    frame["training_date"] = [date(2026, 3, 2)]  # a date object, as some drivers return it
+    assert renewal_model.settings_from_frame(frame).training_date == date(2026, 3, 2)
+    assert renewal_model.settings_from_frame(frame.drop(columns="training_date")) == (
+        ModelSettings(seed=7)
+    )
+    rows = pd.DataFrame({"contract_id": ["c1"], "is_closed": [True], "cutoff_date": ["2026-01-01"]})
     with pytest.raises(ValueError, match="decided_on"):
         renewal_model.training_set(rows, date(2026, 3, 2))
     rows["decided_on"] = [None]

@@ -31,8 +31,8 @@ full_refresh_job = define_asset_job(
     selection=AssetSelection.all(),
     tags=WRITER,
     config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
-    description="The same with dbt --full-refresh: rebuilds the incremental models and retrains "
-    "the renewal model from scratch.",
+    description="The same with dbt --full-refresh: rebuilds the incremental models (the renewal "
+    "model trains when the renewals decided by the week's Monday changed, as in any build).",
 )
 
 
