@@ -35,6 +35,7 @@ from .config import (
     PROJECT_DIR,
     Settings,
     apply_duckdb_limits,
+    model_cache_dir,
 )
 from .dbt import AS_OF_ENV, dbt_env, dbt_executable
 from .spill import plan_build
@@ -442,7 +443,7 @@ def bench(
         env[AS_OF_ENV] = str(day)
 
     load_day("load new day (+ late events)", "delta")
-    trainings = _renewal_trainings(settings, env)
+    trainings = _renewal_trainings(env)
     incr = stage(
         "dbt build (incremental)",
         [*py, "build", *NO_UNIT_TESTS],
@@ -450,14 +451,14 @@ def bench(
         note="what the new day changed",
     )
     if not incr.error:
-        incr.note += _training_note(trainings, _renewal_trainings(settings, env))
+        incr.note += _training_note(trainings, _renewal_trainings(env))
     incr_models = _model_times(workdir / "target")
     report.slowest["incremental"] = slowest_nodes(workdir / "target")
     # What the day after costs when every node is built (`--all`), as when every raw table has
     # a load: another new day of events, the same size, so the two builds do the same
     # incremental work and differ only by the nodes the first one left out.
     load_day("load the day after", "delta2")
-    trainings = _renewal_trainings(settings, env)
+    trainings = _renewal_trainings(env)
     every = stage(
         "dbt build (every node)",
         [*py, "build", "--all", *NO_UNIT_TESTS],
@@ -466,7 +467,7 @@ def bench(
         required=False,
     )
     if not every.error:
-        every.note += _training_note(trainings, _renewal_trainings(settings, env))
+        every.note += _training_note(trainings, _renewal_trainings(env))
     event_full = sum(full_models.get(m, 0) for m in EVENT_PATH)
     event_incr = sum(incr_models.get(m, 0) for m in EVENT_PATH)
     report.models = {
@@ -500,11 +501,9 @@ ENGINES = ("duckdb", "postgres", "spark")
 ENGINE_EXCLUDE = ["--exclude", "path:models/marts/renewal"]
 
 
-def _renewal_trainings(settings, env: dict[str, str]) -> set[str]:
-    """The renewal trainings stored for the benchmark's warehouse (config.model_cache_dir)."""
-    cache = env.get("OUTCOMES_MODEL_CACHE")
-    folder = Path(cache) if cache else settings.warehouse.resolve().parent / "renewal_models"
-    return {p.name for p in folder.glob("renewal-*.pkl")}
+def _renewal_trainings(env: dict[str, str]) -> set[str]:
+    """The renewal trainings stored for the benchmark's warehouse (its dbt environment)."""
+    return {p.name for p in model_cache_dir(env).glob("renewal-*.pkl")}
 
 
 def _training_note(before: set[str], after: set[str]) -> str:

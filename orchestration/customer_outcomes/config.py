@@ -7,6 +7,7 @@ every tool at the same files.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,13 +46,18 @@ def threads() -> int:
     return int(os.environ.get("OUTCOMES_THREADS", DEFAULT_THREADS))
 
 
-def model_cache_dir() -> Path:
+def model_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where the renewal training is kept between runs (OUTCOMES_MODEL_CACHE; by default
-    renewal_models/ next to the warehouse, so each warehouse has its own)."""
-    cache = os.environ.get("OUTCOMES_MODEL_CACHE")
+    renewal_models/ next to the warehouse, so each warehouse has its own), as ``env`` (by
+    default this process's environment) places them."""
+    env = os.environ if env is None else env
+    cache = env.get("OUTCOMES_MODEL_CACHE")
     if cache:
         return Path(cache)
-    return Settings.from_env().warehouse.resolve().parent / "renewal_models"
+    data = PROJECT_DIR / "data"
+    return Path(env.get("OUTCOMES_WAREHOUSE", data / "warehouse.duckdb")).resolve().parent / (
+        "renewal_models"
+    )
 
 
 def node_seconds_path() -> Path:

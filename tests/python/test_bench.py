@@ -248,3 +248,17 @@ def test_the_training_note_says_trained_only_for_a_new_stored_training():
     assert _training_note({"renewal-a.pkl", "renewal-b.pkl"}, {"renewal-b.pkl"}).endswith(
         "the week's renewal training reused"
     )
+
+
+def test_the_bench_finds_the_trainings_where_the_renewal_models_keep_them(tmp_path):
+    from customer_outcomes.bench import _renewal_trainings
+
+    beside = tmp_path / "renewal_models"
+    beside.mkdir()
+    (beside / "renewal-a.pkl").write_bytes(b"")
+    env = {"OUTCOMES_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}
+    assert _renewal_trainings(env) == {"renewal-a.pkl"}
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "renewal-b.pkl").write_bytes(b"")
+    assert _renewal_trainings({**env, "OUTCOMES_MODEL_CACHE": str(moved)}) == {"renewal-b.pkl"}
