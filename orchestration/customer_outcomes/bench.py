@@ -91,6 +91,10 @@ group by all
 """
 
 
+OUT_OF_MEMORY = "Out of Memory Error"
+FLOOR_RETRY_PAUSE = 30  # seconds
+
+
 @dataclass
 class Stage:
     name: str
@@ -100,6 +104,9 @@ class Stage:
     note: str = ""
     # Why the stage's process failed (its last error line), empty when it succeeded.
     error: str = ""
+    # A failed stage run again (the floor after running out of memory): the stage after it
+    # holds the outcome, and the failure alone does not fail the benchmark.
+    retried: bool = False
 
 
 @dataclass
@@ -168,6 +175,19 @@ def run_stage(name: str, cmd: list[str], env: dict[str, str], log: Path) -> Stag
             fh.seek(offset)
             stage.error = f"exit {code}: {_last_error(fh.read())}"
     return stage
+
+
+def floor_with_retry(run, pause: float = FLOOR_RETRY_PAUSE, sleep=time.sleep) -> Stage:
+    """The floor query's stage, ``run(name)``, and once more after a pause when it ran out of
+    memory. At 100 M under 3GB it has done so right after the event path's rebuild in every
+    fresh benchmark, and passed each time it ran again (DECISIONS.md, "Memory"). The failed
+    attempt stays in the report, marked retried; any other failure is not retried."""
+    first = run("floor: one DuckDB query")
+    if OUT_OF_MEMORY not in first.error:
+        return first
+    first.retried = True
+    sleep(pause)
+    return run("floor: again, same query")
 
 
 def _last_error(output: str) -> str:
@@ -413,19 +433,16 @@ def bench(
         "open(sys.argv[3], 'w').write(str(time.perf_counter() - t))\n"
     )
     floor_seconds_file = workdir / "floor_seconds.txt"
-    floor = stage(
-        "floor: one DuckDB query",
-        [
-            sys.executable,
-            "-c",
-            floor_script,
-            str(settings.warehouse),
-            FLOOR_SQL,
-            str(floor_seconds_file),
-        ],
-        "select count(*) from bench.floor_account_usage_daily",
-        required=False,
-    )
+    floor_cmd = [
+        sys.executable,
+        "-c",
+        floor_script,
+        str(settings.warehouse),
+        FLOOR_SQL,
+        str(floor_seconds_file),
+    ]
+    floor_rows = "select count(*) from bench.floor_account_usage_daily"
+    floor = floor_with_retry(lambda name: stage(name, floor_cmd, floor_rows, required=False))
     floor_query = None
     if not floor.error:
         floor_query = float(floor_seconds_file.read_text())
@@ -614,6 +631,8 @@ def render(report: Report) -> str:
     for s in report.stages:
         rows = f"{s.rows:,}" if s.rows is not None else "-"
         note = f"FAILED ({s.error})" if s.error else s.note
+        if s.retried:
+            note += "; run again below"
         lines.append(f"{s.name:<32} {s.seconds:>9.1f} {s.peak_mb:>9,.0f} {rows:>13}  {note}")
     r = report.ratios
 

@@ -134,7 +134,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")
-    failed = [s for s in report.stages if s.error]
+    failed = [s for s in report.stages if s.error and not s.retried]
     for s in failed:
         print(f"outcomes bench: stage {s.name!r} failed: {s.error}", file=sys.stderr)
     return 1 if failed else 0

@@ -262,3 +262,59 @@ def test_the_bench_finds_the_trainings_where_the_renewal_models_keep_them(tmp_pa
     moved.mkdir()
     (moved / "renewal-b.pkl").write_bytes(b"")
     assert _renewal_trainings({**env, "OUTCOMES_MODEL_CACHE": str(moved)}) == {"renewal-b.pkl"}
+
+
+def test_the_floor_runs_again_once_after_running_out_of_memory():
+    from customer_outcomes.bench import floor_with_retry
+
+    def runner(*errors):
+        ran, outcomes = [], iter(errors)
+
+        def run(name):
+            ran.append(name)
+            return Stage(name, 1.0, 100.0, error=next(outcomes))
+
+        return ran, run
+
+    oom = "exit 1: _duckdb.OutOfMemoryException: Out of Memory Error: could not allocate block"
+    pauses = []
+    ran, run = runner(oom, "")
+    floor = floor_with_retry(run, pause=7, sleep=pauses.append)
+    assert ran == ["floor: one DuckDB query", "floor: again, same query"] and pauses == [7]
+    assert floor.name == "floor: again, same query" and floor.error == ""
+    # Out of memory twice: the second failure is the outcome, and it is not retried again.
+    ran, run = runner(oom, oom)
+    floor = floor_with_retry(run, pause=0, sleep=pauses.append)
+    assert len(ran) == 2 and floor.error == oom and not floor.retried
+    # Any other failure is the outcome at once.
+    ran, run = runner("exit 1: SyntaxError", "")
+    assert floor_with_retry(run, pause=0, sleep=pauses.append).error == "exit 1: SyntaxError"
+    assert ran == ["floor: one DuckDB query"]
+
+
+def test_a_failure_that_passed_when_run_again_is_shown_but_does_not_fail_the_cli(
+    tmp_path, monkeypatch, capsys
+):
+    import customer_outcomes.bench as bench_module
+    from customer_outcomes.cli import main
+
+    report = Report(scale="100M", events_target=100_000_000, accounts=52_632)
+    oom = "exit 1: Out of Memory Error"
+    report.stages = [
+        Stage("floor: one DuckDB query", 82.4, 3177.0, error=oom, retried=True),
+        Stage("floor: again, same query", 201.0, 3300.0, 10_551_166, note="query 200.1 s"),
+    ]
+    report.ratios = {
+        "event_path_over_floor": 0.7,
+        "event_path_seconds": 140.0,
+        "floor_seconds": 200.1,
+        "incremental_build_over_full_build": 0.058,
+        "incremental_models_over_full": 0.019,
+    }
+    text = render(report)
+    assert f"FAILED ({oom}); run again below" in text
+    assert "query 200.1 s" in text
+    monkeypatch.setattr(bench_module, "bench", lambda *a, **k: report)
+    monkeypatch.setattr(bench_module, "save", lambda r: tmp_path / "r.json")
+    assert main(["bench", "--scale", "100M", "--workdir", str(tmp_path / "w")]) == 0
+    assert "failed" not in capsys.readouterr().err
