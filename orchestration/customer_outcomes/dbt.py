@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .changes import begin_build, end_build, plan_changes
 from .config import AS_OF_ENV, PROJECT_DIR, Settings
-from .spill import plan_build, resource_failure_hint, spill_dir
+from .spill import out_of_memory_only, plan_build, resource_failure_hint, spill_dir
 
 
 @contextmanager
@@ -115,6 +115,29 @@ def current_manifest(manifest: Path, settings: Settings | None = None) -> Path:
     return manifest
 
 
+PROJECT_ARGS = ("--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR))
+
+
+def _stream(cmd: list[str], env: dict[str, str], echo: bool) -> tuple[int, deque[str]]:
+    """Run a dbt command, echoing its output; its exit code and last 200 lines."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    tail: deque[str] = deque(maxlen=200)
+    for line in proc.stdout:
+        if echo:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        tail.append(line)
+    return proc.wait(), tail
+
+
 def run_dbt(
     settings: Settings,
     args: Sequence[str],
@@ -126,8 +149,9 @@ def run_dbt(
     daily build builds only what changed since the last one (changes.plan_changes; all of it
     with ``everything``). A build that reads the whole event history runs as spill.plan_build
     says (one node at a time when it does not fit in memory; a warning when its spill may not
-    fit on disk), and a failure for want of memory or spill disk is followed by what to do
-    about it."""
+    fit on disk). A build that ran out of memory (not of spill disk) runs its failed and
+    skipped nodes once more (``dbt retry``); a failure for want of memory or spill disk that
+    remains is followed by what to do about it."""
     changes = plan_changes(
         settings.warehouse,
         args,
@@ -149,31 +173,25 @@ def run_dbt(
         *args,
         *changes.dbt_args(),
         *plan.extra_args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
+        *PROJECT_ARGS,
     ]
     env = dbt_env(settings)
     build_id = begin_build(settings.warehouse, changes)
     if as_of:
         env[AS_OF_ENV] = as_of
-    proc = subprocess.Popen(
-        cmd,
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    tail: deque[str] = deque(maxlen=200)
-    for line in proc.stdout:
-        if echo:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-        tail.append(line)
-    rc = proc.wait()
+    rc, tail = _stream(cmd, env, echo)
+    if rc and args[:1] in (["build"], ["run"], ["test"]) and out_of_memory_only(tail):
+        # Once: the nodes that failed and those skipped after them, with the same arguments
+        # (dbt retry reads them from run_results.json); what passed is not built again.
+        print(
+            f"dbt {args[0]}: DuckDB ran out of memory in a query that spills; such failures "
+            "have passed when run again, so the failed and skipped nodes run once more (dbt "
+            "retry)",
+            file=sys.stderr,
+            flush=True,
+        )
+        retry = [dbt_executable(), *colors, "retry", *PROJECT_ARGS]
+        rc, tail = _stream(retry, env, echo)
     end_build(settings.warehouse, changes, build_id, succeeded=rc == 0)
     hint = resource_failure_hint(tail, settings) if rc else None
     if hint:

@@ -150,22 +150,74 @@ def test_free_gb_of_a_directory_not_created_yet(tmp_path):
     assert spill.free_gb(tmp_path / "not" / "yet") > 0
 
 
-def test_run_dbt_prints_the_hint_after_a_resource_failure(tmp_path, settings, monkeypatch, capsys):
+def fake_dbt(tmp_path, monkeypatch, outputs: dict[str, tuple[str, int]]):
+    """A dbt executable that prints outputs[command][0] and exits with outputs[command][1]
+    (command: build, run, retry...); the argument lists it was called with, one per line."""
+    calls = tmp_path / "calls"
     fake = tmp_path / "dbt"
     fake.write_text(
-        f"#!{sys.executable}\n"
-        "print('Runtime Error')\n"
-        "print('  Out of Memory Error: failed to allocate data of size 32.0 KiB')\n"
-        "raise SystemExit(2)\n"
+        f"#!{sys.executable}\nimport sys\n"
+        f"open({str(calls)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "command = [a for a in sys.argv[1:] if not a.startswith('--')][0]\n"
+        f"text, code = {outputs!r}[command]\n"
+        "print(text)\nraise SystemExit(code)\n"
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(dbt_module, "dbt_executable", lambda: str(fake))
-    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 2
-    assert "DuckDB ran out of memory (Out of Memory Error" in capsys.readouterr().err
+    return lambda: calls.read_text().splitlines() if calls.exists() else []
 
-    fake.write_text(f"#!{sys.executable}\nprint('Done. ERROR=1')\nraise SystemExit(1)\n")
+
+OOM = (
+    "Runtime Error\n  Out of Memory Error: failed to pin block of size 256.0 KiB "
+    "(2.7 GiB/2.7 GiB used)"
+)
+DISK_FULL = (
+    "Runtime Error\n  Out of Memory Error: failed to offload data block of size 256.0 KiB "
+    "(max_temp_directory_size 1.0 MiB)"
+)
+
+
+def test_run_dbt_prints_the_hint_after_a_resource_failure(tmp_path, settings, monkeypatch, capsys):
+    # Out of memory in the build and again in its retry: the retry's code, and the hint.
+    calls = fake_dbt(tmp_path, monkeypatch, {"build": (OOM, 2), "retry": (OOM, 1)})
+    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 1
+    err = capsys.readouterr().err
+    assert "the failed and skipped nodes run once more (dbt retry)" in err
+    assert "DuckDB ran out of memory (Out of Memory Error: failed to pin block" in err
+    assert [c.split()[1] for c in calls()] == ["build", "retry"]
+
+    (tmp_path / "calls").unlink()
+    fake_dbt(tmp_path, monkeypatch, {"build": ("Done. ERROR=1", 1)})
     assert dbt_module.run_dbt(settings, ["build"], echo=False) == 1
     assert "DuckDB ran out" not in capsys.readouterr().err
+
+
+def test_run_dbt_retries_once_what_ran_out_of_memory(tmp_path, settings, monkeypatch, capsys):
+    """DuckDB's out-of-memory failures in queries that spill have passed when run again (the
+    weekly adoption in a 100 M full build): the build runs its failed and skipped nodes once
+    more with `dbt retry` (same arguments, from run_results.json), and succeeds if they do."""
+    calls = fake_dbt(tmp_path, monkeypatch, {"build": (OOM, 1), "retry": ("Done. ERROR=0", 0)})
+    assert dbt_module.run_dbt(settings, ["build", "--full-refresh"], echo=False) == 0
+    err = capsys.readouterr().err
+    assert "dbt build: DuckDB ran out of memory in a query that spills" in err
+    assert "DuckDB ran out of memory (" not in err  # no hint: the build passed
+    build, retry = calls()
+    assert build.startswith("--no-use-colors build --full-refresh --project-dir")
+    assert retry.split() == ["--no-use-colors", "retry", *dbt_module.PROJECT_ARGS]
+
+
+@pytest.mark.parametrize(
+    ("output", "why"),
+    [
+        (DISK_FULL, "a full spill disk fails again: free disk first"),
+        ("Compilation Error in model x", "not a resource failure"),
+        ("Done. PASS=3 ERROR=1", "a failing test or model"),
+    ],
+)
+def test_run_dbt_does_not_retry_other_failures(tmp_path, settings, monkeypatch, output, why):
+    calls = fake_dbt(tmp_path, monkeypatch, {"build": (output, 1), "retry": ("", 0)})
+    assert dbt_module.run_dbt(settings, ["build"], echo=False) == 1, why
+    assert [c.split()[1] for c in calls()] == ["build"], why
 
 
 def test_run_dbt_builds_a_large_history_one_node_at_a_time(tmp_path, settings, monkeypatch):
