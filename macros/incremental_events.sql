@@ -73,6 +73,8 @@
         'unique_key': period_column,
         'on_schema_change': 'append_new_columns',
         'meta': {'rebuilt_rows': {'period': period_column}},
+        'pre_hook': [{'sql': "{{ unordered_full_insert('before') }}", 'transaction': false}],
+        'post_hook': [{'sql': "{{ unordered_full_insert('after') }}", 'transaction': false}],
     } -%}
     {%- if target.type == 'spark' -%}
         {%- do config.update({

@@ -217,10 +217,14 @@
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'append_new_columns',
-        'pre_hook': ['{{ ' ~ delete_call ~ ' }}'],
+        'pre_hook': [
+            '{{ ' ~ delete_call ~ ' }}',
+            {'sql': "{{ unordered_full_insert('before') }}", 'transaction': false},
+        ],
         'post_hook': [
             "{{ snapshot_state_record('" ~ grain ~ "', " ~ (reads_events | string | lower) ~ ') }}',
             '{{ snapshot_state_forget_previous() }}',
+            {'sql': "{{ unordered_full_insert('after') }}", 'transaction': false},
         ],
         'meta': {'rebuilt_rows': {'date': date_column, 'account': account_column}},
     }) }}

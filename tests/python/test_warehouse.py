@@ -207,8 +207,7 @@ def test_a_full_build_writes_the_incremental_models_in_date_order(built, read_on
 
 def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
     """memory_limit, threads and the spill directory reach DuckDB (set when the database
-    opens, profiles.yml config_options), inserts do not keep their input order (what lets a
-    sorted full refresh spill), and TimeZone is UTC (set per cursor)."""
+    opens, profiles.yml config_options), and TimeZone is UTC (set per cursor)."""
     monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "1500MB")
     monkeypatch.setenv("OUTCOMES_THREADS", "1")
     monkeypatch.setenv("OUTCOMES_TEMP_DIR", str(tmp_path / "spill"))
@@ -219,7 +218,6 @@ def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
         "select current_setting('memory_limit') as memory_limit,"
         " current_setting('threads') as threads,"
         " current_setting('temp_directory') as temp_directory,"
-        " current_setting('preserve_insertion_order') as preserve_insertion_order,"
         " current_setting('TimeZone') as time_zone"
     )
     out = subprocess.run(
@@ -255,7 +253,6 @@ def test_duckdb_settings_come_from_the_environment(tmp_path, monkeypatch):
             "memory_limit": "1.3 GiB",
             "threads": 1,
             "temp_directory": str(tmp_path / "spill"),
-            "preserve_insertion_order": False,
             "time_zone": "UTC",
         }
     ]
