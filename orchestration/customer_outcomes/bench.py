@@ -38,7 +38,7 @@ from .config import (
     model_cache_dir,
 )
 from .dbt import AS_OF_ENV, dbt_env, dbt_executable
-from .spill import plan_build
+from .spill import OUT_OF_MEMORY, plan_build
 
 # The demo generator writes about 1,900 events per account over 730 days.
 EVENTS_PER_ACCOUNT = 1_900
@@ -91,7 +91,6 @@ group by all
 """
 
 
-OUT_OF_MEMORY = "Out of Memory Error"
 FLOOR_RETRY_PAUSE = 30  # seconds
 
 
