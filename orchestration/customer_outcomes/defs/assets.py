@@ -15,6 +15,7 @@ from dagster import (
     MaterializeResult,
     Output,
     RetryPolicy,
+    RetryRequested,
     asset,
     multi_asset,
 )
@@ -27,10 +28,16 @@ from ..contract import TABLES
 from ..dbt import as_of_env, dbt_env
 from ..load import describe, load_landing, take_started_load
 from ..publish import MartsBreakPromises, audit_and_publish
-from ..spill import plan_build, resource_failure_hint
+from ..spill import out_of_memory_only, plan_build, resource_failure_hint
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
+
+# A dbt build that ran out of memory (not of spill disk) runs once more, as `outcomes build`
+# does (dbt.run_dbt), after this pause: the step again, as a new attempt, since dbt's outputs
+# of the failed attempt are already reported. The failed build is recorded as failed, so the
+# attempt builds every node (changes.py).
+OUT_OF_MEMORY_RETRY_SECONDS = 30
 
 
 def landing_key(table: str) -> AssetKey:
@@ -157,7 +164,17 @@ def dbt_models(
             yield from dbt.cli(args, context=context).stream()
         except DagsterDbtCliRuntimeError as exc:
             end_build(settings.warehouse, changes, build_id, succeeded=False)
-            hint = resource_failure_hint(str(exc.description).splitlines(), settings)
+            lines = str(exc.description).splitlines()
+            if context.retry_number == 0 and out_of_memory_only(lines):
+                context.log.warning(
+                    "dbt build: DuckDB ran out of memory in a query that spills; such failures "
+                    "have passed when run again, so the step runs once more in "
+                    f"{OUT_OF_MEMORY_RETRY_SECONDS} s"
+                )
+                raise RetryRequested(
+                    max_retries=1, seconds_to_wait=OUT_OF_MEMORY_RETRY_SECONDS
+                ) from exc
+            hint = resource_failure_hint(lines, settings)
             if hint is None:
                 raise
             raise Failure(description=f"{exc.description}\n\n{hint}") from exc
