@@ -1,6 +1,7 @@
 {#- Incremental snapshot models: the goal, value-realization, customer-view and health
-    snapshots and the feature-use alerts (account or goal x snapshot date or week, rebuilt
-    whole they cost as much as the event history at scale).
+    snapshots, the feature-use alerts, the weeks in force and the monthly ARR and its movements
+    (account or goal x snapshot date, week or month; rebuilt whole they cost as much as the
+    event history at scale, or, for the ARR, far more than the day changed).
 
     Every row of these models depends only on its own account's inputs, on global inputs (the
     feature catalogue, seeds, vars), on the snapshot calendar (as_of_date) and, for the health
@@ -9,7 +10,7 @@
         this one's (new week ends, the new current snapshot, and the old current one, which is
         deleted unless it is a week end); for models that read events also the earliest event
         date that received events loaded since the previous build, less usage_lookback_days;
-        weekly models from the start of that week;
+        weekly models from the start of that week, monthly ones from the start of that month;
       - every row of an account whose inputs changed since the previous build
         (int_account_input_changes: a fingerprint of the account's contracts as evaluated
         today, goals, measurements, surveys, intents and renewal cut-off dates), whatever its
@@ -75,6 +76,8 @@
     {%- endif -%}
     {%- if grain == 'week' -%}
         {%- set since = since - timedelta(days=since.weekday()) -%}
+    {%- elif grain == 'month' -%}
+        {%- set since = since.replace(day=1) -%}
     {%- endif -%}
     {{ return({'since': since, 'built_at': built_at}) }}
 {%- endmacro %}

@@ -35,6 +35,8 @@ MODELS = {
     "fct_feature_usage_alerts": "marts",
     "fct_account_health": "marts",
     "fct_success_gaps_weekly": "marts",
+    "int_account_arr_monthly": "intermediate",
+    "int_account_arr_movements": "intermediate",
 }
 SELECT = ["-s", *[f"+{m}" for m in MODELS]]
 CORRECTED_GOAL_TARGET = "123456.00"
@@ -59,6 +61,26 @@ def _hold_back_after(folder: Path, day: date) -> list[dict]:
         _write(path, fields, [r for r in rows if r["occurred_at"][:10] <= day.isoformat()])
         held += [r for r in rows if r["occurred_at"][:10] > day.isoformat()]
     return held
+
+
+def _hold_back_renewal(landing: Path) -> list[dict]:
+    """Remove one renewal contract that started in 2025 and was not cancelled (it arrives
+    late: its account's ARR of months long past changes); return it."""
+    with (landing / "cancellations" / "cancellations.csv").open() as fh:
+        cancelled = {r["contract_id"] for r in csv.DictReader(fh)}
+    path = landing / "contracts" / "contracts.csv"
+    with path.open() as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    late = next(
+        r
+        for r in rows
+        if not r["contract_id"].endswith("_01")
+        and "2025-01-01" <= r["start_date"] < "2025-10-01"
+        and r["contract_id"] not in cancelled
+    )
+    _write(path, fields, [r for r in rows if r is not late])
+    return [late]
 
 
 def _write(path: Path, fields, rows) -> None:
@@ -108,6 +130,7 @@ def history(tmp_path_factory):
     old_month = landing / "usage_events" / "usage_events_2025_11.csv"
     recent = _hold_back_after(landing / "usage_events", FIRST_AS_OF)
     held = {
+        "contracts": (landing / "contracts" / "contracts.csv", _hold_back_renewal(landing)),
         "usage_events": (old_month, _hold_back(old_month, 4) + recent),
         "goal_measurements": (
             landing / "goal_measurements" / "goal_measurements.csv",
@@ -165,11 +188,20 @@ def test_incremental_snapshots_equal_full_refresh_after_late_loads(history):
     }
     changed_dates = {r[2] for r in goal_rows["before"] - goal_rows["after"]}
     assert min(changed_dates) < FIRST_AS_OF, "the goal's correction missed its old snapshots"
-    for model in ("int_account_health_components", "int_account_customer_view_snapshots"):
+    for model in (
+        "int_account_health_components",
+        "int_account_customer_view_snapshots",
+        "int_account_arr_monthly",  # the late renewal contract
+        "int_account_arr_movements",
+    ):
         old_changed = {
             r for r in set(before[model]) - set(incremental[model]) if r[1] < date(2026, 1, 1)
         }
         assert old_changed, f"the late loads changed no old row of {model}"
+    # The monthly ARR was recomputed from the previous as_of's month, plus changed accounts.
+    arr_sql = _compiled("int_account_arr_monthly")
+    assert f"months.month_start >= cast(\n            '{FIRST_AS_OF.replace(day=1)}'" in arr_sql
+    assert "changes.changed_at > cast(" in arr_sql
     # New first uses (pairs first used after FIRST_AS_OF, or earlier through late events)
     # were merged into the incremental first-use table, not only new load times.
     first_use = {

@@ -1,7 +1,16 @@
 {#- Monthly ARR of each account (DOMAIN.md §2): the ARR of the contracts whose
     start_date .. coverage_end_date covers the month's last day (the as-of date for the
     current month). One row per account and month from its first contract's month on,
-    zero-ARR months included so churn and reactivation are visible. -#}
+    zero-ARR months included so churn and reactivation are visible.
+
+    Incremental like the snapshot models (macros/incremental_snapshots.sql), by month: a row
+    depends only on its account's contracts as evaluated today (fingerprinted in
+    int_account_input_changes) and on its month's measuring day, which moves only for the
+    current month. So a run recomputes every account's months from the month of the earlier
+    of the previous and this as_of_date, and every month of accounts whose contracts changed. -#}
+{{ config(**snapshot_incremental_config('month_start', grain='month')) }}
+{%- set scope = snapshot_scope('month') %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 contracts as (
@@ -30,6 +39,8 @@ account_months as (
     from accounts_first_month
     inner join months
         on accounts_first_month.first_contract_month <= months.month_start
+    where
+        {{ snapshot_scope_predicate(scope, 'months.month_start', 'accounts_first_month.account_id') }}
 ),
 
 arr_in_force as (
@@ -70,3 +81,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('month_start') }}

@@ -1,6 +1,14 @@
 {#- ARR movement of each account and month against the month before (DOMAIN.md §2).
     Churn and reactivation are classified before expansion / contraction, so every class is
-    reachable. new = 0 -> >0 never paid before; reactivation = 0 -> >0 paid before. -#}
+    reachable. new = 0 -> >0 never paid before; reactivation = 0 -> >0 paid before.
+
+    Incremental by month like int_account_arr_monthly, with the same scope: a movement depends
+    only on its account's monthly ARR up to its month. The windows still run over every month
+    of int_account_arr_monthly (the whole table, built by then; 1.35 M rows at 100 M events
+    take 0.3 s), and only the rows in scope are written. -#}
+{{ config(**snapshot_incremental_config('month_start', grain='month')) }}
+{%- set scope = snapshot_scope('month') %}
+-- depends_on: {{ ref('int_account_input_changes') }}
 with
 
 arr_monthly as (
@@ -75,6 +83,8 @@ final as (
             as {{ type_money() }}
         ) as reactivation_arr
     from movements_classified
+    where {{ snapshot_scope_predicate(scope, 'month_start', 'account_id') }}
 )
 
 select * from final
+{{ clustered_by('month_start') }}
