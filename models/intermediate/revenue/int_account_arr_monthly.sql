@@ -40,7 +40,9 @@ account_months as (
     inner join months
         on accounts_first_month.first_contract_month <= months.month_start
     where
-        {{ snapshot_scope_predicate(scope, 'months.month_start', 'accounts_first_month.account_id') }}
+        {{ snapshot_scope_predicate(
+            scope, 'months.month_start', 'accounts_first_month.account_id'
+        ) }}
 ),
 
 arr_in_force as (
