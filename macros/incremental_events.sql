@@ -114,11 +114,16 @@
     {{ return(events_to_refresh('usage_date', relation=relation)) }}
 {%- endmacro %}
 
-{#- The newest load of raw events (a timestamp; none at parse time, before any load, and in a
-    unit test, whose graph has no sources): the watermark an incremental model that stores no
-    per-row load time keeps for the next run. -#}
+{#- The newest load of raw events (a timestamp; none at parse time, in a unit test, whose graph
+    has no sources, and before the raw table exists, as when sqlfluff compiles the project
+    against an empty warehouse): the watermark an incremental model that stores no per-row load
+    time keeps for the next run. -#}
 {% macro newest_event_load() -%}
     {%- if not execute or 'sources' not in graph -%}{{ return(none) }}{%- endif -%}
-    {%- set result = run_query('select max(_loaded_at) from ' ~ raw_usage_events()) -%}
+    {%- set events = raw_usage_events() -%}
+    {%- if adapter.get_relation(events.database, events.schema, events.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query('select max(_loaded_at) from ' ~ events) -%}
     {{ return(result.columns[0].values()[0]) }}
 {%- endmacro %}

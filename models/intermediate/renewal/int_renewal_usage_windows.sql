@@ -59,7 +59,7 @@ renewal_cutoffs as (
     select * from {{ ref('int_renewal_cutoffs') }}
 ),
 
-{#- Every delivery: the windows count distinct ids, users, days and features, and "received by
+{# Every delivery: the windows count distinct ids, users, days and features, and "received by
     the cut-off" holds for an event exactly when it holds for its first delivery. -#}
 events as (
     select * from {{ ref('stg_product__usage_event_deliveries') }}
@@ -104,7 +104,7 @@ events_known as (
         and {{ events_since }}
 ),
 
-{#- Aggregated in steps (user-days, then per renewal) rather than with count(distinct) over
+{# Aggregated in steps (user-days, then per renewal) rather than with count(distinct) over
     concatenated user-day strings: 3x faster at 100 M events. -#}
 user_days as (
     select
