@@ -21,8 +21,9 @@ contracts as (
 ),
 
 value_realization as (
-    select * from {{ ref('int_account_value_realization_snapshots') }}
-    where {{ snapshot_scope_predicate(scope, 'snapshot_date', 'account_id') }}
+    {{ snapshot_scope_rows(
+        ref('int_account_value_realization_snapshots'), scope, 'snapshot_date', 'account_id'
+    ) }}
 ),
 
 intents as (

@@ -10,8 +10,9 @@
 with
 
 goal_snapshots as (
-    select * from {{ ref('int_goal_attainment_snapshots') }}
-    where {{ snapshot_scope_predicate(scope, 'snapshot_date', 'account_id') }}
+    {{ snapshot_scope_rows(
+        ref('int_goal_attainment_snapshots'), scope, 'snapshot_date', 'account_id'
+    ) }}
 ),
 
 aggregated as (

@@ -14,18 +14,22 @@
 with
 
 account_weeks as (
-    select * from {{ ref('int_account_weeks_in_force') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
+    {{ snapshot_scope_rows(
+        ref('int_account_weeks_in_force'), scope, 'week_start', 'account_id', days_before=49
+    ) }}
 ),
 
 weekly_usage as (
-    select * from {{ ref('int_usage_events_aggregated_to_account_weeks') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
+    {{ snapshot_scope_rows(
+        ref('int_usage_events_aggregated_to_account_weeks'),
+        scope, 'week_start', 'account_id', days_before=49
+    ) }}
 ),
 
 adoption as (
-    select * from {{ ref('fct_feature_adoption_weekly') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id', days_before=49) }}
+    {{ snapshot_scope_rows(
+        ref('fct_feature_adoption_weekly'), scope, 'week_start', 'account_id', days_before=49
+    ) }}
 ),
 
 features as (

@@ -7,13 +7,15 @@
 with
 
 health as (
-    select * from {{ ref('fct_account_health') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id') }}
+    {{ snapshot_scope_rows(
+        ref('fct_account_health'), scope, 'week_start', 'account_id'
+    ) }}
 ),
 
 customer_view as (
-    select * from {{ ref('int_account_customer_view_snapshots') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id') }}
+    {{ snapshot_scope_rows(
+        ref('int_account_customer_view_snapshots'), scope, 'week_start', 'account_id'
+    ) }}
 ),
 
 joined as (

@@ -10,8 +10,9 @@
 with
 
 components as (
-    select * from {{ ref('int_account_health_components') }}
-    where {{ snapshot_scope_predicate(scope, 'week_start', 'account_id') }}
+    {{ snapshot_scope_rows(
+        ref('int_account_health_components'), scope, 'week_start', 'account_id'
+    ) }}
 ),
 
 weights as (
