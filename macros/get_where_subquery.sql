@@ -1,6 +1,8 @@
 {#- dbt's `where` test config, plus two placeholders resolved when the test runs:
       - __changed_event_dates__ becomes a filter on event_date to the dates
         event_test_dates() returns (the days this incremental build recomputes);
+      - __new_event_loads__ becomes a filter to the event deliveries loaded since the last
+        build (new_event_loads_predicate), for the tests that check each row on its own;
       - __rebuilt_rows__ becomes a filter to the rows the tested incremental model rewrote in
         this build (rebuilt_rows_predicate).
     Each is dropped when the run tests the whole history (test_every_row). The literal
@@ -12,6 +14,9 @@
         {%- set dates = event_test_dates() -%}
         {%- set predicate = events_refresh_predicate(dates, 'event_date', 'event_date') -%}
         {%- set where = where | replace('__changed_event_dates__', predicate) -%}
+    {%- endif -%}
+    {%- if where and '__new_event_loads__' in where -%}
+        {%- set where = where | replace('__new_event_loads__', new_event_loads_predicate()) -%}
     {%- endif -%}
     {%- if where and '__rebuilt_rows__' in where -%}
         {%- set where = where | replace('__rebuilt_rows__', rebuilt_rows_predicate(relation)) -%}

@@ -114,6 +114,24 @@
     {{ return(events_to_refresh('usage_date', relation=relation)) }}
 {%- endmacro %}
 
+{#- The event deliveries loaded since the last build, as a predicate on the staged deliveries'
+    loaded_at: after the newest load fct_account_usage_daily has seen (as event_test_dates, the
+    tests run before that model, which still holds the previous build's watermark). A test
+    that checks each row on its own needs no more: an earlier row was checked by the build
+    that loaded it. The raw table is in load order, so the bound prunes the scan to the new
+    loads (a day's 260 K rows at 100 M events, against 2.1 M for the recomputed dates). True
+    when the run tests every row (test_every_row) and before that model exists. -#}
+{% macro new_event_loads_predicate() -%}
+    {%- if test_every_row() -%}{{ return('1 = 1') }}{%- endif -%}
+    {%- set relation = graph_model_relation('fct_account_usage_daily') -%}
+    {%- if relation is none -%}{{ return('1 = 1') }}{%- endif -%}
+    {%- set newest = run_query(
+        'select max(last_loaded_at) from ' ~ relation
+    ).columns[0].values()[0] -%}
+    {%- if newest is none -%}{{ return('1 = 1') }}{%- endif -%}
+    {{ return("loaded_at > cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ')') }}
+{%- endmacro %}
+
 {#- The newest load of raw events (a timestamp; none at parse time, in a unit test, whose graph
     has no sources, and before the raw table exists, as when sqlfluff compiles the project
     against an empty warehouse): the watermark an incremental model that stores no per-row load

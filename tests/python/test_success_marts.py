@@ -7,7 +7,7 @@ import json
 import os
 import re
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -229,6 +229,16 @@ def _event_test_results(target: Path) -> tuple[dict[str, int], set[str]]:
     return failures, dates
 
 
+def _new_loads_bound(target: Path) -> str | None:
+    """The load time the references test on the staged deliveries was limited to (rows
+    loaded after it), None when it read every delivery."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    name = "test.customer_outcomes.relationships_stg_product__usage_event_deliveries_account_id"
+    sql = next(r["compiled_code"] for r in results if r["unique_id"].startswith(name))
+    bound = re.search(r"loaded_at > cast\('([^']+)' as timestamp\)", sql)
+    return bound.group(1) if bound else None
+
+
 def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(late_setup):
     settings, held = late_setup
     target = Path(os.environ["DBT_TARGET_PATH"])
@@ -244,6 +254,13 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
     assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
     assert _event_test_results(target)[1] == set(), "a first build tests the whole history"
+    assert _new_loads_bound(target) is None
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        sql = "select max(last_loaded_at) from marts.fct_account_usage_daily"
+        first_build_saw = con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
 
     # A bad event already in the history, loaded before that build (as if a check had been
     # switched off): the incremental build does not re-read its day, `dbt test` does.
@@ -263,10 +280,13 @@ def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(la
     lookback = {str(LATE.end_date - timedelta(days=d)) for d in range(4)}
     assert dates == {d for (d,) in late_days} | lookback
     assert failures[relationships] == 0
+    # The references are checked on the deliveries loaded since the first build only.
+    assert datetime.fromisoformat(_new_loads_bound(target)) == first_build_saw
 
     assert run_dbt(settings, ["test", "-s", *events], as_of=as_of, echo=False) == 1
     failures, dates = _event_test_results(target)
     assert (failures[relationships], dates) == (1, set())
+    assert _new_loads_bound(target) is None
 
     # A bad event that arrives now, late, for a day the build recomputes: caught at once.
     _plant_unknown_account_event(settings.warehouse, "evt_new_bad", "2026-03-20", "now()")
