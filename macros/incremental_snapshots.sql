@@ -99,35 +99,31 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of `relation` in scope (snapshot_scope_predicate), selected as two disjoint parts
-    (union all): the recent rows, whose date bound prunes the scan of a table clustered by
-    date, and older rows of changed accounts. With the predicate's "date >= ... or account in
-    (...)" the scan reads and tests every row of the table. -#}
-{% macro snapshot_scope_rows(relation, scope, date_column, account_column, days_before=0) -%}
-    {%- if scope is none -%}
-    select * from {{ relation }}
-    {%- else -%}
+{#- The same rows as snapshot_scope_predicate, as disjoint parts: rows dated on or after
+    `since` (less days_before), and older rows of changed accounts. A model that joins its date
+    spine to an account-level table runs the join once per part (union all), so each part's
+    filter reaches its own table before the join instead of being tested on every joined pair. -#}
+{% macro snapshot_scope_parts(scope, date_expression, account_expression, days_before=0) -%}
+    {%- if scope is none -%}{{ return(['1 = 1']) }}{%- endif -%}
     {%- set since = "cast('" ~ (scope.since - modules.datetime.timedelta(days=days_before))
         ~ "' as date)" -%}
-    select * from {{ relation }}
-    where {{ date_column }} >= {{ since }}
-    union all
-    select * from {{ relation }}
-    where {{ date_column }} < {{ since }} and {{ changed_accounts(scope, account_column) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The same rows as snapshot_scope_predicate, as disjoint parts: rows dated on or after
-    `since`, and older rows of changed accounts. A model that joins its date spine to an
-    account-level table runs the join once per part (union all), so each part's filter reaches
-    its own table before the join instead of being tested on every joined pair. -#}
-{% macro snapshot_scope_parts(scope, date_expression, account_expression) -%}
-    {%- if scope is none -%}{{ return(['1 = 1']) }}{%- endif -%}
-    {%- set since = "cast('" ~ scope.since ~ "' as date)" -%}
     {{ return([
         date_expression ~ ' >= ' ~ since,
         date_expression ~ ' < ' ~ since ~ ' and ' ~ changed_accounts(scope, account_expression),
     ]) }}
+{%- endmacro %}
+
+{#- The rows of `relation` in scope, one select per part of snapshot_scope_parts (union all):
+    the recent part's date bound prunes the scan of a table clustered by date, where the
+    predicate's "date >= ... or account in (...)" reads and tests every row. -#}
+{% macro snapshot_scope_rows(relation, scope, date_column, account_column, days_before=0) -%}
+    {%- for part in snapshot_scope_parts(scope, date_column, account_column, days_before) %}
+    select * from {{ relation }}
+    where {{ part }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- snapshot_scope_parts for a join of the snapshot dates (int_snapshot_dates, whose
