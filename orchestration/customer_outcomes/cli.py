@@ -9,18 +9,21 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+# The demo generator, the loader and GX's suites (numpy, pandas: 0.3 s) are imported by the
+# commands that use them, so `outcomes build` starts dbt that much sooner.
 from .config import Settings
 from .contract import TABLES
 from .dbt import DEFINITIONS_MANIFEST, run_dbt, start_manifest_parse
-from .demo import DemoSpec, generate
-from .gx_suites import GX_DIR, build_docs, init_project
-from .load import forget_started_load, landing_files, load_landing, start_load
 from .process import exit_without_teardown
 from .publish import MartsBreakPromises, audit_and_publish
 from .publish import check_marts as marts_keep_promises
+
+if TYPE_CHECKING:
+    from .demo import DemoSpec
 
 
 def _say(msg: str) -> None:
@@ -37,11 +40,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _demo_spec(args: argparse.Namespace) -> DemoSpec:
+    from .demo import DemoSpec
+
     end = date.fromisoformat(args.end_date) if args.end_date else None
     return DemoSpec(accounts=args.accounts, days=args.days, seed=args.seed, end_date=end)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from .demo import generate
+
     out = Path(args.out or _settings(args).landing)
     started = time.perf_counter()
     counts = generate(_demo_spec(args), out, progress=_say)
@@ -54,6 +61,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
+    from .gx_suites import build_docs
+    from .load import load_landing
+
     settings = _settings(args)
     verb = "validate" if dry_run else "load"
     if not settings.landing.is_dir():
@@ -146,6 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # The job's definitions need dbt's manifest; parse it on the other core meanwhile.
     start_manifest_parse(DEFINITIONS_MANIFEST, settings)
+    from .demo import generate
+    from .load import landing_files
+
     files, _ = landing_files(settings.landing)
     if files:
         _say(f"[1/3] using the landing data in {settings.landing}")
@@ -168,6 +181,8 @@ def run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool = Fal
     # The job's first step, the load, needs neither Dagster nor dbt's manifest (whose parse
     # cmd_run started): it starts now, beside their imports and the parse, and the step
     # takes its results (load.start_load).
+    from .load import forget_started_load, start_load
+
     start_load(settings.warehouse, settings.landing)
     try:
         return _run_refresh_job(settings, as_of, all_nodes)
@@ -243,6 +258,8 @@ def cmd_validate_marts(args: argparse.Namespace) -> int:
 
 
 def cmd_gx_init(args: argparse.Namespace) -> int:
+    from .gx_suites import GX_DIR, init_project
+
     init_project()
     _say(f"Great Expectations project written to {GX_DIR}")
     return 0

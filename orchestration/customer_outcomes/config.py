@@ -39,6 +39,9 @@ class Settings:
 # the whole process under 4 GB on a few-GB machine; beyond it DuckDB spills to the temp dir.
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_THREADS = "2"
+# DuckDB's threads per query for one dbt command, when set (dbt_query_threads.py); the CLI and
+# the Dagster job set it for incremental builds (spill.plan_build).
+QUERY_THREADS_ENV = "OUTCOMES_QUERY_THREADS"
 
 
 def threads() -> int:

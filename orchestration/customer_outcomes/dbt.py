@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,18 +17,24 @@ from .spill import out_of_memory_only, plan_build, resource_failure_hint, spill_
 
 
 @contextmanager
-def as_of_env(as_of: str | None) -> Iterator[None]:
-    """Set (or, for None, leave as it is) the as_of date for dbt runs started inside."""
-    previous = os.environ.get(AS_OF_ENV)
-    if as_of:
-        os.environ[AS_OF_ENV] = as_of
+def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in this process's environment for dbt runs started inside (dagster-dbt
+    copies the environment when it starts dbt), restoring what was there after."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(AS_OF_ENV, None)
-        else:
-            os.environ[AS_OF_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def as_of_env(as_of: str | None) -> contextlib.AbstractContextManager[None]:
+    """Set (or, for None, leave as it is) the as_of date for dbt runs started inside."""
+    return scoped_env({AS_OF_ENV: as_of} if as_of else {})
 
 
 def dbt_executable() -> str:
@@ -149,9 +156,10 @@ def run_dbt(
     daily build builds only what changed since the last one (changes.plan_changes; all of it
     with ``everything``). A build that reads the whole event history runs as spill.plan_build
     says (one node at a time when it does not fit in memory; a warning when its spill may not
-    fit on disk). A build that ran out of memory (not of spill disk) runs its failed and
-    skipped nodes once more (``dbt retry``); a failure for want of memory or spill disk that
-    remains is followed by what to do about it."""
+    fit on disk); an incremental one with DuckDB's threads divided among dbt's. A build that
+    ran out of memory (not of spill disk) runs its failed and skipped nodes once more (``dbt
+    retry``); a failure for want of memory or spill disk that remains is followed by what to
+    do about it."""
     changes = plan_changes(
         settings.warehouse,
         args,
@@ -175,7 +183,7 @@ def run_dbt(
         *plan.extra_args,
         *PROJECT_ARGS,
     ]
-    env = dbt_env(settings)
+    env = dbt_env(settings) | plan.env
     build_id = begin_build(settings.warehouse, changes)
     if as_of:
         env[AS_OF_ENV] = as_of

@@ -3,6 +3,7 @@ build failing for want of memory or spill disk tells its user (customer_outcomes
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 
@@ -94,7 +95,9 @@ def test_full_build_warning_when_the_spill_may_not_fit(settings, monkeypatch):
         "point OUTCOMES_TEMP_DIR at a larger disk, or raise OUTCOMES_MEMORY_LIMIT."
     ]
     # An incremental build of built models reads only the new events: nothing to say.
-    assert spill.plan_build(settings, ["build"]) == spill.BuildPlan(None, [], [])
+    assert spill.plan_build(settings, ["build"]) == spill.BuildPlan(
+        None, [], [], {"OUTCOMES_QUERY_THREADS": "1"}
+    )
     monkeypatch.setattr(spill, "free_gb", lambda path: 0.8)
     assert spill.plan_build(settings, ["build", "--full-refresh"]).notes == []
 
@@ -117,7 +120,7 @@ def test_a_history_larger_than_memory_builds_one_node_at_a_time(settings, monkey
         "node at a time"
     )
     assert spill.plan_build(settings, ["build", "--full-refresh"], "350MB").extra_args == []
-    # An explicit choice stands; an incremental build keeps the profile's threads.
+    # An explicit choice stands; an incremental build keeps the profile's dbt threads.
     assert (
         spill.plan_build(settings, ["build", "--full-refresh", "--threads", "2"]).extra_args == []
     )
@@ -126,6 +129,60 @@ def test_a_history_larger_than_memory_builds_one_node_at_a_time(settings, monkey
     assert spill.plan_build(settings, ["test", "--full-refresh"]) == spill.BuildPlan(None, [], [])
     monkeypatch.setenv("OUTCOMES_TARGET", "postgres")
     assert spill.plan_build(settings, ["build", "--full-refresh"]) == spill.BuildPlan(None, [], [])
+
+
+def test_incremental_builds_divide_duckdb_threads_among_dbt_threads(settings, monkeypatch):
+    monkeypatch.delenv("OUTCOMES_QUERY_THREADS", raising=False)
+    monkeypatch.delenv("OUTCOMES_THREADS", raising=False)
+    make_warehouse(settings.warehouse, 1_000, built=True)
+
+    def query_threads(*args: str) -> dict[str, str]:
+        return spill.plan_build(settings, ["build", *args]).env
+
+    # 2 threads (the default) for dbt and for DuckDB: one DuckDB thread per query.
+    assert query_threads() == {"OUTCOMES_QUERY_THREADS": "1"}
+    assert spill.plan_build(settings, ["run"]).env == {"OUTCOMES_QUERY_THREADS": "1"}
+    # One dbt thread gets both; 8 cores and 3 dbt threads: 8 // 3 = 2 each.
+    assert query_threads("--threads", "1") == {"OUTCOMES_QUERY_THREADS": "2"}
+    monkeypatch.setenv("OUTCOMES_THREADS", "8")
+    assert query_threads("--threads=3") == {"OUTCOMES_QUERY_THREADS": "2"}
+    assert query_threads() == {"OUTCOMES_QUERY_THREADS": "1"}
+    assert query_threads("--threads", "16") == {"OUTCOMES_QUERY_THREADS": "1"}
+    # The user's own value stands.
+    monkeypatch.setenv("OUTCOMES_QUERY_THREADS", "4")
+    assert query_threads() == {}
+    monkeypatch.delenv("OUTCOMES_QUERY_THREADS")
+    # A full refresh and a first build read the whole history: each query keeps all threads.
+    assert query_threads("--full-refresh") == {}
+    make_warehouse(settings.warehouse.with_name("first.duckdb"), 1_000, built=False)
+    first = Settings(settings.landing, settings.warehouse.with_name("first.duckdb"), settings.serve)
+    assert spill.plan_build(first, ["build"]).env == {}
+    assert spill.plan_build(settings, ["test"]).env == {}
+
+
+def test_the_plugin_opens_duckdb_with_the_threads_asked_for(tmp_path, monkeypatch):
+    """dbt-duckdb passes the profile's config_options through the plugins before it opens the
+    database (profiles.yml); the value reaches DuckDB."""
+    from dbt.adapters.duckdb.plugins import BasePlugin
+
+    plugin = BasePlugin.create("customer_outcomes.dbt_query_threads", config={})
+
+    def opened_threads() -> int:
+        config = {"threads": 2, "memory_limit": "1GB"}
+        plugin.update_connection_config(None, config)
+        con = duckdb.connect(str(tmp_path / "w.duckdb"), config=config)
+        try:
+            return con.execute("select current_setting('threads')").fetchone()[0]
+        finally:
+            con.close()
+
+    monkeypatch.delenv("OUTCOMES_QUERY_THREADS", raising=False)
+    assert opened_threads() == 2  # the profile's
+    monkeypatch.setenv("OUTCOMES_QUERY_THREADS", "1")
+    assert opened_threads() == 1
+    monkeypatch.setenv("OUTCOMES_QUERY_THREADS", "0")
+    with pytest.raises(ValueError, match="OUTCOMES_QUERY_THREADS must be a positive integer"):
+        opened_threads()
 
 
 def test_size_bytes():
@@ -225,18 +282,25 @@ def test_run_dbt_builds_a_large_history_one_node_at_a_time(tmp_path, settings, m
     monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "250MB")
     argv = tmp_path / "argv"
     fake = tmp_path / "dbt"
+    # The fake dbt writes its arguments and the DuckDB threads per query it was given.
     fake.write_text(
-        f"#!{sys.executable}\nimport sys\nopen({str(argv)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+        f"#!{sys.executable}\nimport os, sys\nopen({str(argv)!r}, 'w').write(' '.join(sys.argv[1:])"
+        " + ' | ' + os.environ.get('OUTCOMES_QUERY_THREADS', '-'))\n"
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(dbt_module, "dbt_executable", lambda: str(fake))
+    monkeypatch.delenv("OUTCOMES_QUERY_THREADS", raising=False)
     assert dbt_module.run_dbt(settings, ["build", "--full-refresh"], echo=False) == 0
     assert argv.read_text().startswith(
         "--no-use-colors build --full-refresh --threads 1 --project-dir"
     )
-    # The daily build (here of every node: nothing changed since) keeps dbt's threads.
+    assert argv.read_text().endswith(" | -")  # each query has all of DuckDB's threads
+    # The daily build (here of every node: nothing changed since) keeps dbt's threads, and
+    # divides DuckDB's among them.
     assert dbt_module.run_dbt(settings, ["build"], echo=False, everything=True) == 0
     assert argv.read_text().startswith("--no-use-colors build --project-dir")
+    assert argv.read_text().endswith(" | 1")
+    assert "OUTCOMES_QUERY_THREADS" not in os.environ
 
 
 def test_build_passes_dbt_options_on(monkeypatch):

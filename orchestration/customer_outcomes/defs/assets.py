@@ -25,7 +25,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from ..changes import ChangePlan, begin_build, end_build, plan_changes
 from ..contract import TABLES
-from ..dbt import as_of_env, dbt_env
+from ..dbt import as_of_env, dbt_env, scoped_env
 from ..load import describe, load_landing, take_started_load
 from ..publish import MartsBreakPromises, audit_and_publish
 from ..spill import out_of_memory_only, plan_build, resource_failure_hint
@@ -158,8 +158,9 @@ def dbt_models(
         return
     build_id = begin_build(settings.warehouse, changes)
     # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
-    # the whole project again (macros/as_of_date.sql). Restored after the run.
-    with as_of_env(outcomes.as_of or None):
+    # the whole project again (macros/as_of_date.sql). Restored after the run, as are the
+    # DuckDB threads per query of an incremental build (plan.env).
+    with as_of_env(outcomes.as_of or None), scoped_env(plan.env):
         try:
             yield from dbt.cli(args, context=context).stream()
         except DagsterDbtCliRuntimeError as exc:
