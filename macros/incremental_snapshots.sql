@@ -43,22 +43,18 @@
     ) is none -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- One query: the previous build's state, the global input changes since it, and the date. -#}
     {%- set state = run_query(
-        'select as_of_date, events_loaded_at, built_at from ' ~ state_relation
-        ~ " where model_name = '" ~ this.identifier ~ "'"
+        'select state.as_of_date, state.events_loaded_at, state.built_at, (select count(*) from '
+        ~ ref('int_account_input_changes') ~ " as changes where changes.account_id = '"
+        ~ global_inputs_key() ~ "' and changes.changed_at > state.built_at), "
+        ~ as_of_date() ~ ' from ' ~ state_relation ~ " as state where state.model_name = '"
+        ~ this.identifier ~ "'"
     ) -%}
     {%- if state.rows | length != 1 -%}{{ return(none) }}{%- endif -%}
-    {%- set previous_as_of = state.rows[0][0] -%}
-    {%- set events_loaded_at = state.rows[0][1] -%}
-    {%- set built_at = state.rows[0][2] -%}
-    {%- set global_changes = run_query(
-        'select count(*) from ' ~ ref('int_account_input_changes')
-        ~ " where account_id = '" ~ global_inputs_key() ~ "'"
-        ~ " and changed_at > cast('" ~ built_at ~ "' as " ~ dbt.type_timestamp() ~ ")"
-    ).columns[0].values()[0] -%}
+    {%- set previous_as_of, events_loaded_at, built_at, global_changes, as_of = state.rows[0] -%}
     {%- if global_changes > 0 -%}{{ return(none) }}{%- endif -%}
     {%- set timedelta = modules.datetime.timedelta -%}
-    {%- set as_of = run_query('select ' ~ as_of_date()).columns[0].values()[0] -%}
     {%- set since = [previous_as_of, as_of] | min -%}
     {%- if reads_events -%}
         {%- if events_loaded_at is none -%}{{ return(none) }}{%- endif -%}
