@@ -300,7 +300,7 @@ def test_the_dbt_plugin_imports_the_renewal_libraries_in_the_background(monkeypa
 
     profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
     plugins = profile["customer_outcomes"]["outputs"]["duckdb"]["plugins"]
-    assert [p["module"] for p in plugins] == ["customer_outcomes.dbt_preload"]
+    assert "customer_outcomes.dbt_preload" in [p["module"] for p in plugins]
 
     imported, started = [], threading.Event()
 

@@ -163,7 +163,14 @@ def test_incremental_builds_divide_duckdb_threads_among_dbt_threads(settings, mo
 def test_the_plugin_opens_duckdb_with_the_threads_asked_for(tmp_path, monkeypatch):
     """dbt-duckdb passes the profile's config_options through the plugins before it opens the
     database (profiles.yml); the value reaches DuckDB."""
+    import yaml
     from dbt.adapters.duckdb.plugins import BasePlugin
+
+    from customer_outcomes.config import PROJECT_DIR
+
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    plugins = profile["customer_outcomes"]["outputs"]["duckdb"]["plugins"]
+    assert "customer_outcomes.dbt_query_threads" in [p["module"] for p in plugins]
 
     plugin = BasePlugin.create("customer_outcomes.dbt_query_threads", config={})
 
