@@ -38,15 +38,33 @@ feature_events as (
     from deduplicated
 ),
 
+{# Aggregated in two steps (user-weeks, then account-feature-weeks) rather than with
+    count(distinct user_id), which holds every group's distinct users until the end: counts,
+    sums and maxima spill to disk when they do not fit in memory_limit. The full refresh at
+    100 M events had run out of memory under 3GB in two benchmark builds of four; alone, at
+    1.5GB, this form took 91.4 s and 165 s of CPU against 95.9 s and 180 s. count(user_id)
+    skips the group of events without a user, as count(distinct user_id) did. -#}
+user_weeks as (
+    select
+        account_id,
+        feature_key,
+        week_start,
+        user_id,
+        count(*) as feature_events,
+        max(loaded_at) as last_loaded_at
+    from feature_events
+    group by account_id, feature_key, week_start, user_id
+),
+
 aggregated as (
     select
         account_id,
         feature_key,
         week_start,
-        count(distinct user_id) as active_users,
-        count(*) as feature_events,
-        max(loaded_at) as last_loaded_at
-    from feature_events
+        count(user_id) as active_users,
+        sum(feature_events) as feature_events,
+        max(last_loaded_at) as last_loaded_at
+    from user_weeks
     group by account_id, feature_key, week_start
 ),
 
