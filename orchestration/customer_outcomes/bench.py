@@ -257,14 +257,24 @@ def bulk_load_events(warehouse: Path, landing: Path) -> int:
         con.close()
 
 
+def last_event_day(warehouse: Path) -> date | None:
+    """The day of the newest event loaded (None without events)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        sql = "select max(cast(occurred_at as date)) from raw.usage_events"
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
 def append_day(warehouse: Path, out_dir: Path, late_share: float = 0.01) -> tuple[date, int]:
     """Write a landing file with one new day of events (the last day's pattern, new ids)
     plus late events for the 7 days before it (received on the new day). Returns its day
     and row count."""
+    last = last_event_day(warehouse)
+    new_day = last + timedelta(days=1)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        last = con.execute("select max(cast(occurred_at as date)) from raw.usage_events").fetchone()
-        new_day = last[0] + timedelta(days=1)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"usage_events_{new_day:%Y_%m_%d}.csv"
         con.execute(
@@ -274,13 +284,13 @@ def append_day(warehouse: Path, out_dir: Path, late_share: float = 0.01) -> tupl
                     feature_key, occurred_at + interval 1 day as occurred_at,
                     received_at + interval 1 day as received_at
                 from raw.usage_events
-                where cast(occurred_at as date) = date '{last[0]}'
+                where cast(occurred_at as date) = date '{last}'
                 union all
                 select
                     'late-' || event_id, account_id, user_id, event_name, feature_key,
                     occurred_at, timestamp '{new_day} 23:00:00'
                 from raw.usage_events
-                where cast(occurred_at as date) between date '{last[0]}' - 6 and date '{last[0]}'
+                where cast(occurred_at as date) between date '{last}' - 6 and date '{last}'
                     and hash(event_id) % 10000 < {int(late_share * 10000)}
             ) to '{path}' (header, delimiter ',')"""
         )
@@ -356,8 +366,14 @@ def bench(
         progress(f"  {s.seconds:,.1f} s, peak {s.peak_mb:,.0f} MB, rows {s.rows or '-'}")
         return s
 
+    as_of = end
     if keep and settings.warehouse.exists():
         progress(f"bench {scale}: reusing the generated and loaded data in {workdir}")
+        # The reused data holds the days that earlier runs appended: the full build runs as of
+        # the last of them, as a fresh run's does as of the generated data's last day, so that
+        # the daily build after it moves the date by one day, as a scheduled daily run does
+        # (as of `end`, it had recomputed a week of dates as well as the new day's).
+        as_of = last_event_day(settings.warehouse) or end
     else:
         stage(
             "generate",
@@ -397,6 +413,7 @@ def bench(
             )
         else:
             stage("load (validate + insert)", [*py, "load"], raw_events)
+    env[AS_OF_ENV] = str(as_of)
     # The builds run through `outcomes build`, as the CLI and the scheduled job run them: the
     # full build one node at a time when the event history does not fit in memory_limit
     # (spill.plan_build), the daily build only what changed since (changes.plan_changes).
@@ -452,7 +469,7 @@ def bench(
         floor.note = f"query {floor_query:.2f} s"
         _check_floor_matches(settings.warehouse)
     for engine in engines:  # the same data as DuckDB's full build, before the new day
-        report.engines[engine] = engine_build(engine, workdir, settings, env, str(end), progress)
+        report.engines[engine] = engine_build(engine, workdir, settings, env, str(as_of), progress)
 
     def load_day(name: str, folder: str) -> None:
         """Append a day of events (and late ones for the 7 days before), load it, and move

@@ -205,6 +205,40 @@ def test_slowest_nodes_ranks_every_kind_of_node(tmp_path):
     assert slowest_nodes(tmp_path, 2) == [("unique_b", 10.0), ("fct_a", 2.0)]
 
 
+@pytest.mark.parametrize(("keep", "as_of"), [(True, "2026-07-04"), (False, "2026-06-30")])
+def test_a_reused_warehouse_is_built_as_of_its_last_event_day(tmp_path, monkeypatch, keep, as_of):
+    """Earlier runs appended days (up to 07-04) to the reused data: the full build is as of
+    the last of them, so the daily build after it moves the date by one day. A fresh run is
+    as of the generated data's last day (2026-06-30). Every stage records the date it ran as
+    of; the full build fails here so nothing after it runs."""
+    import customer_outcomes.bench as bench_module
+
+    workdir = tmp_path / "bench"
+    workdir.mkdir()
+    con = duckdb.connect(str(workdir / "warehouse.duckdb"))
+    con.execute("create schema raw")
+    con.execute("create table raw.usage_events (event_id varchar, occurred_at timestamp)")
+    con.execute(
+        "insert into raw.usage_events values"
+        " ('e1', '2026-06-30 10:00'), ('e2', '2026-07-04 23:59'), ('e3', '2026-07-03 08:00')"
+    )
+    con.close()
+    seen = {}
+
+    def fake_stage(name, cmd, env, log):
+        seen[name] = env[bench_module.AS_OF_ENV]
+        failed = "dbt build --full-refresh" in name
+        return Stage(name, 0.1, 1.0, error="exit 1: stop here" if failed else "")
+
+    monkeypatch.setattr(bench_module, "run_stage", fake_stage)
+    monkeypatch.setattr(bench_module, "_count", lambda warehouse, sql: 0)
+    with pytest.raises(RuntimeError, match="stop here"):
+        bench("1K", workdir, keep=keep, progress=lambda _: None)
+    assert seen["dbt build --full-refresh"] == as_of
+    if not keep:  # generated as of the end date
+        assert seen["generate"] == "2026-06-30"
+
+
 @pytest.mark.bench
 def test_the_benchmark_runs_end_to_end_at_a_small_scale(tmp_path):
     """Every stage of `outcomes bench` runs, with the dbt commands and options it really uses
