@@ -41,20 +41,16 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/outcomes run
 
-# sqlfluff in two processes: 35 s instead of 60 s here, the same findings. The unit tests'
-# SQL fixtures (tests/fixtures) are not dbt nodes, which the dbt templater skips: the jinja
-# templater lints them.
+# sqlfluff in two processes: 35 s instead of 60 s here, the same findings.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	OUTCOMES_WAREHOUSE=$${TMPDIR:-/tmp}/outcomes-lint.duckdb $(BIN)/sqlfluff lint models tests --processes 2
-	$(BIN)/sqlfluff lint --templater jinja tests/fixtures
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	OUTCOMES_WAREHOUSE=$${TMPDIR:-/tmp}/outcomes-lint.duckdb $(BIN)/sqlfluff fix models tests
-	$(BIN)/sqlfluff fix --templater jinja tests/fixtures
 
 # The tests run in TEST_WORKERS processes (pytest-xdist), a file's tests in one process: most
 # of a test is dbt's single-threaded Python, so two processes keep both cores busy (measured

@@ -15,7 +15,7 @@
 
 {#- DuckDB: over the whole event history (100 M rows) the distinct over six text columns
     needs far more memory than the run has, and under a low memory_limit it failed. First a
-    pass over fixed-width hashes (row_digest: DuckDB's 64-bit hash()): per hash of the key,
+    pass over fixed-width hashes (DuckDB's 64-bit hash()): per hash of the key,
     the least and greatest hash of the content; only keys whose two differ are candidates (a
     different content all but surely hashes differently). The candidates are then checked
     exactly as above, so two keys that share a hash do not fail the test. -#}
@@ -24,11 +24,11 @@
 
     hashed as (
         select
-            {{ row_digest([column_name]) }} as key_hash,
-            min({{ row_digest(columns) }}) as least_content,
-            max({{ row_digest(columns) }}) as greatest_content
+            hash({{ column_name }}) as key_hash,
+            min(hash({{ columns | join(', ') }})) as least_content,
+            max(hash({{ columns | join(', ') }})) as greatest_content
         from {{ model }}
-        group by {{ row_digest([column_name]) }}
+        group by hash({{ column_name }})
     ),
 
     candidates as (
@@ -41,7 +41,7 @@
         (
             select *
             from {{ model }}
-            where {{ row_digest([column_name]) }} in (select candidates.key_hash from candidates)
+            where hash({{ column_name }}) in (select candidates.key_hash from candidates)
         ) as candidate_rows
     {%- endset %}
     {{ default__test_same_content_per_key(candidate_rows, column_name, columns) }}

@@ -1,5 +1,7 @@
 -- No account-month is counted twice or lost: the segments of a month add up to its 'all' row,
--- and the 'all' row matches the account-level ARR movements.
+-- and the 'all' row matches the account-level ARR movements. A check of
+-- fct_customer_metrics_monthly in Dagster (a singular test on two models needs its asset named).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_customer_metrics_monthly'}}}) }}
 with
 
 metrics as (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
+import shutil
 import sys
 import time
 from datetime import date
@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-# The demo generator, the loader and GX's suites (numpy, pandas: 0.3 s) are imported by the
-# commands that use them, so `outcomes build` starts dbt that much sooner.
-from .config import Settings
+# The demo generator, the loader, GX's suites and Dagster are imported by the commands that
+# use them, so `outcomes build` starts dbt sooner.
+from .config import DAGSTER_HOME, PROJECT_DIR, Settings
 from .contract import TABLES
-from .dbt import DEFINITIONS_MANIFEST, run_dbt, start_manifest_parse
-from .process import exit_without_teardown
+from .dbt import run_dbt, scoped_env
 from .publish import MartsBreakPromises, audit_and_publish
 from .publish import check_marts as marts_keep_promises
 
@@ -96,13 +95,11 @@ def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     return 0
 
 
-ALL_HELP = "build every node, not only what changed since the last build (raw._build_log)"
+ALL_HELP = "build every asset, not only what the new data and the new day change"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    return run_dbt(
-        _settings(args), ["build", *args.dbt_args], as_of=args.as_of, everything=args.all
-    )
+    return run_dbt(_settings(args), ["build", *args.dbt_args], as_of=args.as_of)
 
 
 def cmd_copy_raw(args: argparse.Namespace) -> int:
@@ -144,7 +141,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print()
     print(render(report))
     print(f"\nfigures saved to {save(report)}; bench data in {workdir}")
-    failed = [s for s in report.stages if s.error and not s.retried]
+    failed = [s for s in report.stages if s.error]
     for s in failed:
         print(f"outcomes bench: stage {s.name!r} failed: {s.error}", file=sys.stderr)
     return 1 if failed else 0
@@ -154,82 +151,102 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The Dagster `refresh` job in-process: load, dbt build, check and publish; a summary."""
     settings = _settings(args)
     started = time.perf_counter()
-    # The job's definitions need dbt's manifest; parse it on the other core meanwhile.
-    start_manifest_parse(DEFINITIONS_MANIFEST, settings)
-    from .demo import generate
     from .load import landing_files
 
     files, _ = landing_files(settings.landing)
     if files:
         _say(f"[1/3] using the landing data in {settings.landing}")
     else:
+        from .demo import generate
+
         _say(f"[1/3] no landing data in {settings.landing}: generating the demo data set")
         generate(_demo_spec(args), settings.landing, progress=_say)
     _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
-    if not run_refresh_job(settings, args.as_of, all_nodes=args.all):
+    ok = run_refresh_job(settings, args.as_of, all_assets=args.all, full_refresh=args.full_refresh)
+    if not ok:
         _say(f"run FAILED (see above); the serve database {settings.serve} is unchanged")
         return 1
     _say("[3/3] summary")
     summarize(settings)
     _say(f"serve database for BI tools (open it read-only): {settings.serve}")
-    _say("Dagster UI with schedules, sensor and run history: make dev (http://127.0.0.1:3000)")
+    _say("Dagster UI with this run, schedules and sensor: make dev (http://127.0.0.1:3000)")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
 
 
-def run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool = False) -> bool:
-    # The job's first step, the load, needs neither Dagster nor dbt's manifest (whose parse
-    # cmd_run started): it starts now, beside their imports and the parse, and the step
-    # takes its results (load.start_load).
-    from .load import forget_started_load, start_load
+def dagster_instance():
+    """The project's Dagster instance ($DAGSTER_HOME, by default .dagster/ in the project, which
+    `make dev` serves), so the UI shows the CLI's runs."""
+    from dagster import DagsterInstance
 
-    start_load(settings.warehouse, settings.landing)
-    try:
-        return _run_refresh_job(settings, as_of, all_nodes)
-    finally:
-        forget_started_load(settings.warehouse, settings.landing)
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(PROJECT_DIR / "orchestration" / "dagster_home" / "dagster.yaml", home)
+    return DagsterInstance.get()
 
 
-def _run_refresh_job(settings: Settings, as_of: str | None, all_nodes: bool) -> bool:
-    from dagster import AssetCheckSeverity, DagsterInstance
+def run_refresh_job(
+    settings: Settings, as_of: str | None, all_assets: bool = False, full_refresh: bool = False
+) -> bool:
+    """Plan the daily refresh (plan.py) and run the `refresh` job with that selection; with
+    ``all_assets`` every asset, with ``full_refresh`` the `full_refresh` job (everything, dbt
+    --full-refresh)."""
+    # The definitions and the plan read the locations from the environment, as the schedule
+    # does: set for this run, restored after.
+    with scoped_env(
+        {
+            "OUTCOMES_LANDING": str(settings.landing.resolve()),
+            "OUTCOMES_WAREHOUSE": str(settings.warehouse.resolve()),
+            "OUTCOMES_SERVE": str(settings.serve.resolve()),
+        }
+    ):
+        return _run_refresh_job(settings, as_of, all_assets, full_refresh)
+
+
+def _run_refresh_job(
+    settings: Settings, as_of: str | None, all_assets: bool, full_refresh: bool
+) -> bool:
+    from dagster import AssetCheckSeverity
 
     from .defs import build_definitions
+    from .defs.automation import refresh_plan
+    from .plan import PID_TAG, close_abandoned_run, run_tags
 
-    defs = build_definitions(
-        landing=str(settings.landing),
-        warehouse=str(settings.warehouse),
-        serve=str(settings.serve),
-        as_of=as_of or "",
-    )
-    job = defs.resolve_job_def("refresh")
-    if _SCRIPT:
-        gc.freeze()  # Dagster's modules and the definitions, out of the sweeps (see entry)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = job.execute_in_process(
-        instance=instance or DagsterInstance.ephemeral(),
+    instance = dagster_instance()
+    defs = build_definitions()
+    close_abandoned_run(instance, settings)
+    job, selection = "full_refresh" if full_refresh else "refresh", None
+    if full_refresh or all_assets:
+        _say(f"  plan: every asset ({'--full-refresh' if full_refresh else '--all'})")
+    else:
+        started = time.perf_counter()
+        plan = refresh_plan(settings, instance)
+        selection = None if plan.asset_keys is None else sorted(plan.asset_keys)
+        _say(f"  plan ({time.perf_counter() - started:.1f} s): {plan.describe()}")
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance,
+        asset_selection=selection,
         raise_on_error=False,
+        tags={**run_tags(settings), PID_TAG: str(os.getpid())},
         run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}},
-            "ops": {"dbt_models": {"config": {"all_nodes": all_nodes}}},
+            "resources": {"outcomes": {"config": {"as_of": as_of or ""}}},
+            "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
         },
     )
-    failed_checks = [
-        e.event_specific_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.event_specific_data.passed
-        and e.event_specific_data.severity == AssetCheckSeverity.ERROR
-    ]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             _say(f"step failed: {event.step_key}: {event.message}")
-    for check in failed_checks:
-        rejected = check.metadata.get("rejected_files")
-        _say(
-            f"blocking check failed: {check.asset_key.to_user_string()} {check.check_name}: "
-            f"{rejected.value if rejected else ''}"
-        )
-    return result.success and not failed_checks
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data
+            if not check.passed and check.severity == AssetCheckSeverity.ERROR:
+                rejected = check.metadata.get("rejected_files")
+                _say(
+                    f"check failed: {check.asset_key.to_user_string()} {check.check_name}: "
+                    f"{rejected.value if rejected else ''}"
+                )
+    return result.success
 
 
 def check_marts(settings: Settings) -> bool:
@@ -435,7 +452,6 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
     b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
     b.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
-    b.add_argument("--all", action="store_true", help=ALL_HELP)
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt build")
     b.set_defaults(func=cmd_build)
 
@@ -484,6 +500,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
     r.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
     r.add_argument("--all", action="store_true", help=ALL_HELP)
+    r.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="run the full_refresh job instead: everything, incremental models rebuilt whole",
+    )
     r.set_defaults(func=cmd_run)
     return root
 
@@ -495,9 +516,6 @@ def main(argv: list[str] | None = None) -> int:
     # their dbt options on (argparse's remainder alone misses options before any positional).
     if getattr(args, "func", None) is cmd_build:
         args.dbt_args = [a for a in [*unknown, *args.dbt_args] if a != "--"]
-        if "--all" in args.dbt_args:  # `outcomes build --select x --all`: ours, not dbt's
-            args.dbt_args.remove("--all")
-            args.all = True
     elif unknown:
         root.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
@@ -507,27 +525,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-# True in the `outcomes` script (entry), whose objects all live until its fast exit.
-_SCRIPT = False
-
-
 def entry() -> None:
-    """The `outcomes` script: ``main``, then the end of the process without the interpreter's
-    teardown (2.0 s after `outcomes run`), unless the warehouse or the serve database still
-    has a WAL (process.py).
-
-    The script also moves what its imports built out of the garbage collector's sweeps
-    (``gc.freeze``: here, and after `outcomes run` imports Dagster and builds the job): in
-    `outcomes run` the collector took 1.9-2.0 s of the main thread, 1.3-1.4 s with both freezes.
-    Only the script does it: in a process that goes on (pytest, a notebook) frozen objects
-    would never be collected."""
-    global _SCRIPT
-    _SCRIPT = True
-    gc.freeze()
-    code = main()
-    args, _ = parser().parse_known_args(sys.argv[1:])
-    settings = _settings(args)
-    exit_without_teardown(code, [settings.warehouse, settings.serve])
+    """The `outcomes` script."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

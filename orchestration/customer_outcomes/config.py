@@ -16,6 +16,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The as_of date dbt reads (macros/as_of_date.sql) when no `as_of_date` var is given. Passed
 # by environment because a changed --vars value makes dbt parse the whole project again.
 AS_OF_ENV = "OUTCOMES_AS_OF_DATE"
+# The Dagster instance (run history, schedules) of `outcomes run` and `make dev`.
+DAGSTER_HOME = PROJECT_DIR / ".dagster"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,18 @@ class Settings:
     landing: Path
     warehouse: Path
     serve: Path
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder of the Dagster jobs' builds of this warehouse: the artifacts and
+        dbt.log of the latest build (each run's history is in Dagster)."""
+        return self.warehouse.resolve().parent / f"{self.warehouse.stem}_dbt_target"
+
+    @property
+    def dbt_state(self) -> Path:
+        """dbt's artifacts of the last successful build of this warehouse (manifest.json), which
+        a daily refresh compares the project with (`state:modified+`)."""
+        return self.warehouse.resolve().parent / f"{self.warehouse.stem}_dbt_state"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,9 +53,6 @@ class Settings:
 # the whole process under 4 GB on a few-GB machine; beyond it DuckDB spills to the temp dir.
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_THREADS = "2"
-# DuckDB's threads per query for one dbt command, when set (dbt_query_threads.py); the CLI and
-# the Dagster job set it for incremental builds (spill.plan_build).
-QUERY_THREADS_ENV = "OUTCOMES_QUERY_THREADS"
 
 
 def threads() -> int:
@@ -61,12 +72,6 @@ def model_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("OUTCOMES_WAREHOUSE", data / "warehouse.duckdb")).resolve().parent / (
         "renewal_models"
     )
-
-
-def node_seconds_path() -> Path:
-    """Each dbt node's last time, which outcomes-dbt orders the next build by (dbt_main.py):
-    next to the warehouse, as the renewal models are, so each warehouse has its own."""
-    return Settings.from_env().warehouse.resolve().parent / "dbt_node_seconds.json"
 
 
 def duckdb_limits(warehouse: Path) -> dict[str, str]:

@@ -18,14 +18,12 @@ For every ``<landing>/<table>/*.csv|*.parquet`` file, in name order:
 from __future__ import annotations
 
 import bisect
-import contextlib
 import hashlib
-import queue
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -528,13 +526,35 @@ def landing_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]:
     return files, notes
 
 
+def pending_files(warehouse: Path, landing: Path) -> dict[str, list[Path]]:
+    """The landing files not loaded yet (no file of the same content in ``raw._load_log``),
+    per table: what the next load reads. A rejected file stays pending until it is fixed."""
+    files, _ = landing_files(landing)
+    if not warehouse.exists():
+        return files
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        logged = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = "
+            "'_load_log'"
+        ).fetchone()[0]
+        if not logged:
+            return files
+        pending = {
+            table: [p for p in paths if not _loaded_as(con, TABLES[table], _sha256(p))]
+            for table, paths in files.items()
+        }
+    return {table: paths for table, paths in pending.items() if paths}
+
+
 def load_landing(
     warehouse: Path,
     landing: Path,
     progress: Callable[[str], None] = print,
     dry_run: bool = False,
+    tables: Collection[str] | None = None,
 ) -> list[FileResult]:
-    """Load every new landing file; returns one result per file (see ``FileResult``).
+    """Load every new landing file (of ``tables`` only, when given); returns one result per
+    file (see ``FileResult``).
 
     ``dry_run`` validates exactly as a load would, on a scratch copy of the warehouse (so a
     file's foreign keys see the files validated before it), and changes nothing."""
@@ -543,10 +563,12 @@ def load_landing(
             copy = Path(scratch) / "warehouse.duckdb"
             if warehouse.exists():
                 shutil.copy(warehouse, copy)
-            return load_landing(copy, landing, progress)
+            return load_landing(copy, landing, progress, tables=tables)
     files, notes = landing_files(landing)
     for note in notes:
         progress(note)
+    if tables is not None:
+        files = {name: paths for name, paths in files.items() if name in tables}
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     try:
@@ -585,58 +607,14 @@ def load_landing(
                     checked = Checked(started[k], batches[k].index(i))
                 res = load_file(con, table, path, checked=checked, sha=shas[i])
                 results.append(res)
-                progress(describe(res))
+                if res.status != "skipped":
+                    progress(describe(res))
+        skipped = sum(r.status == "skipped" for r in results)
+        if skipped:
+            progress(f"  {skipped} file(s) already loaded, skipped")
         return results
     finally:
         con.close()
-
-
-# Loads started ahead of the job that takes their results, by (warehouse, landing).
-_STARTED: dict[tuple[Path, Path], tuple[Future, queue.SimpleQueue]] = {}
-
-
-def _started_key(warehouse: Path, landing: Path) -> tuple[Path, Path]:
-    return warehouse.resolve(), landing.resolve()
-
-
-def start_load(warehouse: Path, landing: Path) -> None:
-    """Start ``load_landing`` in a background thread, for ``take_started_load`` to collect.
-
-    `outcomes run` starts its refresh job's load this way: the job cannot start before
-    Dagster is imported and dbt's manifest parsed (10-15 s on a fresh checkout, the parse in
-    a process of its own), and the load needs neither. The job's first step then takes this
-    load's results instead of loading again: the same work, started earlier."""
-    key = _started_key(warehouse, landing)
-    if key in _STARTED:
-        return
-    messages: queue.SimpleQueue = queue.SimpleQueue()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes-load")
-    _STARTED[key] = (pool.submit(load_landing, warehouse, landing, messages.put), messages)
-    pool.shutdown(wait=False)
-
-
-def take_started_load(
-    warehouse: Path, landing: Path, progress: Callable[[str], None] = print
-) -> list[FileResult] | None:
-    """The results of the load ``start_load`` started for these paths, once it has finished
-    (its messages passed on to ``progress`` as they come, its exception raised); None when
-    none was started. A load is taken once: a retry loads again."""
-    entry = _STARTED.pop(_started_key(warehouse, landing), None)
-    if entry is None:
-        return None
-    future, messages = entry
-    while not (future.done() and messages.empty()):
-        with contextlib.suppress(queue.Empty):
-            progress(messages.get(timeout=0.2))
-    return future.result()
-
-
-def forget_started_load(warehouse: Path, landing: Path) -> None:
-    """Drop a load ``start_load`` started that no step took (the job failed before its
-    load step), once it has finished: the next run then loads anew, with no writer left."""
-    entry = _STARTED.pop(_started_key(warehouse, landing), None)
-    if entry is not None:
-        wait([entry[0]])
 
 
 def describe(res: FileResult) -> str:

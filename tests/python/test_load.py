@@ -14,13 +14,11 @@ from customer_outcomes.contract import TABLES
 from customer_outcomes.demo import DemoSpec, generate
 from customer_outcomes.load import (
     GX_BATCH_BYTES,
-    describe,
-    forget_started_load,
     gx_batches,
     gx_violations,
+    landing_files,
     load_landing,
-    start_load,
-    take_started_load,
+    pending_files,
 )
 
 QUIET = {"progress": lambda _: None}
@@ -216,31 +214,29 @@ def test_gx_batches_keep_to_one_table_and_a_size(tmp_path):
     assert gx_batches(queue) == [[0, 1], [2], [3]]
 
 
-def test_a_load_started_ahead_is_taken_once_with_its_messages(tmp_path, landing):
-    """`outcomes run` starts the job's load before the job (start_load); its load step takes
-    the results and the messages, once; the next run loads anew."""
+def test_pending_files_are_those_a_load_would_read(tmp_path, landing):
+    """What the daily plan selects: files not loaded yet, per table; a rejected file stays
+    pending; a load of chosen tables leaves the others' files pending."""
     wh = tmp_path / "wh.duckdb"
-    start_load(wh, landing)
-    start_load(wh, landing)  # already started: not a second load
-    seen: list[str] = []
-    results = take_started_load(wh, landing, seen.append)
-    assert results and {r.status for r in results} == {"loaded"}
-    assert seen == [describe(r) for r in results]
-    loaded = {t: sum(r.rows_loaded for r in results if r.table == t) for t in TABLES}
-    assert _counts(wh) == loaded
-    assert take_started_load(wh, landing, seen.append) is None
+    everything = pending_files(wh, landing)  # no warehouse yet
+    assert everything == landing_files(landing)[0]
+    load_landing(wh, landing, progress=lambda _: None, tables=["accounts", "features"])
+    assert set(pending_files(wh, landing)) == set(everything) - {"accounts", "features"}
+    load_landing(wh, landing, progress=lambda _: None)
+    assert pending_files(wh, landing) == {}
     more = "feature_key,feature_name,module,is_core,released_on\nf_new,New,core,false,2026-05-01\n"
     _write(landing, "features", "zz_more.csv", more)
-    start_load(wh, landing)
-    forget_started_load(wh, landing)  # the job failed before its load step: waited for, dropped
-    assert take_started_load(wh, landing) is None
-    assert _counts(wh)["features"] == loaded["features"] + 1
-
-
-def test_a_started_load_that_failed_raises_when_taken(tmp_path, landing):
-    start_load(tmp_path, landing)  # a directory is no database file
-    with pytest.raises(duckdb.Error):
-        take_started_load(tmp_path, landing)
+    _write(landing, "nps_responses", "zz_broken.csv", "response_id,account_id\nx,acc_1\n")
+    pending = pending_files(wh, landing)
+    assert {t: [p.name for p in paths] for t, paths in pending.items()} == {
+        "features": ["zz_more.csv"],
+        "nps_responses": ["zz_broken.csv"],
+    }
+    results = load_landing(wh, landing, progress=lambda _: None)
+    assert {r.status for r in results if r.status != "skipped"} == {"loaded", "rejected"}
+    assert {t: [p.name for p in paths] for t, paths in pending_files(wh, landing).items()} == {
+        "nps_responses": ["zz_broken.csv"]
+    }
 
 
 def test_missing_optional_column_loads_as_null(tmp_path, landing):

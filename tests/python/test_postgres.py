@@ -113,7 +113,7 @@ def pg_built(built, tmp_path_factory):
         cmd = [dbt_executable(), "--no-use-colors", "build", "--project-dir", str(PROJECT_DIR)]
         cmd += ["--profiles-dir", str(PROJECT_DIR), "--vars", json.dumps({"as_of_date": AS_OF})]
         done = subprocess.run(
-            cmd, cwd=PROJECT_DIR, env=dbt_env(built), capture_output=True, text=True
+            cmd, cwd=PROJECT_DIR, env=os.environ | dbt_env(built), capture_output=True, text=True
         )
         TIMINGS["dbt build"] = time.perf_counter() - started
         assert done.returncode == 0, done.stdout[-6000:]
@@ -121,7 +121,7 @@ def pg_built(built, tmp_path_factory):
         # and record their state through Postgres SQL; the marts must still agree with DuckDB.
         started = time.perf_counter()
         again = subprocess.run(
-            cmd, cwd=PROJECT_DIR, env=dbt_env(built), capture_output=True, text=True
+            cmd, cwd=PROJECT_DIR, env=os.environ | dbt_env(built), capture_output=True, text=True
         )
         TIMINGS["dbt build again (incremental)"] = time.perf_counter() - started
         assert again.returncode == 0, again.stdout[-6000:]

@@ -288,35 +288,6 @@ def test_an_unreadable_stored_training_is_trained_again(built, tmp_path):
     assert stored.read_bytes() != b"not a pickle"
 
 
-def test_the_dbt_plugin_imports_the_renewal_libraries_in_the_background(monkeypatch):
-    """profiles.yml's DuckDB output loads customer_outcomes.dbt_preload, whose plugin starts
-    the import of the renewal model's module on a thread of its own when dbt opens DuckDB."""
-    import threading
-
-    import yaml
-
-    from customer_outcomes import dbt_preload
-    from customer_outcomes.config import PROJECT_DIR
-
-    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
-    plugins = profile["customer_outcomes"]["outputs"]["duckdb"]["plugins"]
-    assert "customer_outcomes.dbt_preload" in [p["module"] for p in plugins]
-
-    imported, started = [], threading.Event()
-
-    def record(name):
-        started.wait(5)  # imports after initialize returned: in the background
-        imported.append((name, threading.current_thread().name))
-
-    monkeypatch.setattr(dbt_preload, "_import", record)
-    dbt_preload.Plugin("dbt_preload", {})
-    assert imported == []
-    started.set()
-    (thread,) = [t for t in threading.enumerate() if t.name == "outcomes-preload"]
-    thread.join(5)
-    assert imported == [("customer_outcomes.renewal_model", "outcomes-preload")]
-
-
 def _decided(features: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(features["decided_on"]).dt.date
 

@@ -241,7 +241,7 @@ def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
     for name in ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests"):
         (project / name).symlink_to(PROJECT_DIR / name)
     (project / "target").symlink_to(BUILT_TARGET[0])
-    env = dbt_env(built)
+    env = os.environ | dbt_env(built)
     env.pop("DBT_TARGET_PATH", None)
     env["DBT_LOG_PATH"] = str(tmp_path / "logs")
     out = tmp_path / "usage_traps.csv"
@@ -271,7 +271,7 @@ def test_docs_generate_builds_the_site_with_lineage_exposure_and_columns(built, 
     target = tmp_path / "docs"
     target.mkdir()
     shutil.copy(BUILT_TARGET[0] / "manifest.json", target / "manifest.json")
-    env = dict(dbt_env(built), DBT_LOG_PATH=str(tmp_path / "logs"))
+    env = dict(os.environ | dbt_env(built), DBT_LOG_PATH=str(tmp_path / "logs"))
     result = subprocess.run(
         [
             dbt_executable(),

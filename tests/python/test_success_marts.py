@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -141,19 +140,33 @@ def _usage_rows(warehouse, tables=tuple(INCREMENTAL)) -> dict[str, list[tuple]]:
         con.close()
 
 
+def _hold_back(landing: Path, tmp_path: Path, keep) -> Path:
+    """Take the events for which ``keep(line)`` is false out of the landing files; they arrive
+    later, as the file returned."""
+    header, held = None, []
+    for month in sorted((landing / "usage_events").glob("*.csv")):
+        header, *body = month.read_text().splitlines()
+        month.write_text("\n".join([header, *[x for x in body if keep(x)]]) + "\n")
+        held += [x for x in body if not keep(x)]
+    path = tmp_path / "held_back.csv"
+    path.write_text("\n".join([header, *held]) + "\n")
+    return path
+
+
 @pytest.fixture
 def late_setup(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     generate(LATE, landing, progress=lambda _: None)
-    # Hold back a fifth of March's events: they arrive later, weeks late.
-    march = landing / "usage_events" / "usage_events_2026_03.csv"
-    lines = march.read_text().splitlines()
-    header, body = lines[0], lines[1:]
-    kept = [line for i, line in enumerate(body) if i % 5]
-    late = [line for i, line in enumerate(body) if not i % 5]
-    march.write_text("\n".join([header, *kept]) + "\n")
-    held = tmp_path / "held_back.csv"
-    held.write_text("\n".join([header, *late]) + "\n")
+    # Held back, to arrive later: a fifth of the events of the last two days (inside the
+    # lookback) and of March (weeks late).
+    recent = (str(LATE.end_date - timedelta(days=1)), str(LATE.end_date))
+
+    def keep(line: str) -> bool:
+        fields = line.split(",")
+        late = fields[5][:10] in recent or fields[5].startswith("2026-03")
+        return not (late and sum(map(ord, fields[0])) % 5 == 0)
+
+    held = _hold_back(landing, tmp_path, keep)
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     settings = Settings(landing, tmp_path / "wh.duckdb", tmp_path / "serve.duckdb")
@@ -166,7 +179,10 @@ def _build_usage(settings, *extra) -> None:
     assert run_dbt(settings, args, as_of=LATE.end_date.isoformat(), echo=False) == 0
 
 
-def test_incremental_run_after_late_events_equals_full_refresh(late_setup):
+def test_an_incremental_run_counts_late_events_of_its_window(late_setup):
+    """Events a day or two late are counted by the daily (incremental) run, whose window is
+    the last usage_lookback_days (3) days; events weeks late wait for the weekly full refresh,
+    which then gives every row the full build gives."""
     settings, held = late_setup
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
     _build_usage(settings)
@@ -177,127 +193,27 @@ def test_incremental_run_after_late_events_equals_full_refresh(late_setup):
     assert [r.status for r in results if r.file.endswith("late.csv")] == ["loaded"]
     _build_usage(settings)
     incremental = _usage_rows(settings.warehouse)
-    # The run recomputed exactly the late events' days and the lookback days.
     compiled = Path(os.environ["DBT_TARGET_PATH"]).glob("compiled/**/fct_account_usage_daily.sql")
-    days = set(re.findall(r"cast\('(\d{4}-\d\d-\d\d)' as date\)", next(compiled).read_text()))
-    late_days = duckdb.sql(
-        f"select distinct cast(cast(occurred_at as timestamp) as date)::varchar from '{held}'"
-    ).fetchall()
-    lookback = {str(LATE.end_date - timedelta(days=d)) for d in range(4)}
-    assert days == {d for (d,) in late_days} | lookback
-    for table in INCREMENTAL:
-        assert incremental[table] != before[table], f"the late events changed nothing in {table}"
-
+    start = LATE.end_date - timedelta(days=3)
+    assert f"event_date >= cast('{start}' as date)" in next(compiled).read_text()
     _build_usage(settings)
     assert _usage_rows(settings.warehouse) == incremental, "a re-run changed the rows"
 
     _build_usage(settings, "--full-refresh")
-    assert _usage_rows(settings.warehouse) == incremental
+    full = _usage_rows(settings.warehouse)
+    daily = "marts.fct_account_usage_daily"
 
+    def days(rows, since=None, until=None):
+        return [
+            r for r in rows if (since is None or r[1] >= since) and (until is None or r[1] < until)
+        ]
 
-def _plant_unknown_account_event(warehouse, event_id: str, day: str, loaded_at: str) -> None:
-    """An event of an account that does not exist, written straight into raw (the loader
-    would quarantine it), so only the relationships test on the staged deliveries can catch
-    it."""
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute(
-            f"""insert into raw.usage_events
-            select * replace (
-                '{event_id}' as event_id, 'acc_nobody' as account_id,
-                timestamp '{day} 12:00:00' as occurred_at,
-                timestamp '{day} 12:00:05' as received_at,
-                {loaded_at} as _loaded_at
-            )
-            from raw.usage_events limit 1"""
-        )
-    finally:
-        con.close()
-
-
-def _event_test_results(target: Path) -> tuple[dict[str, int], set[str]]:
-    """Failures of the staged-event tests by name (the events' and their deliveries'), and
-    the event dates the unique test on event_id was limited to (empty: the whole history)."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    failures = {
-        r["unique_id"].split(".")[2]: r["failures"]
-        for r in results
-        if r["unique_id"].startswith("test.") and "stg_product__usage_event" in r["unique_id"]
-    }
-    unique_sql = next(target.glob("run/**/unique_stg_product__usage_events_event_id.sql"))
-    dates = set(re.findall(r"cast\('(\d{4}-\d\d-\d\d)' as date\)", unique_sql.read_text()))
-    return failures, dates
-
-
-def _new_loads_bound(target: Path) -> str | None:
-    """The load time the references test on the staged deliveries was limited to (rows
-    loaded after it), None when it read every delivery."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    name = "test.customer_outcomes.relationships_stg_product__usage_event_deliveries_account_id"
-    sql = next(r["compiled_code"] for r in results if r["unique_id"].startswith(name))
-    bound = re.search(r"loaded_at > cast\('([^']+)' as timestamp\)", sql)
-    return bound.group(1) if bound else None
-
-
-def test_an_incremental_build_tests_the_events_it_recomputes_and_dbt_test_all(late_setup):
-    settings, held = late_setup
-    target = Path(os.environ["DBT_TARGET_PATH"])
-    relationships = (
-        "relationships_stg_product__usage_event_deliveries_account_id__account_id__ref_stg_crm__"
-        "accounts_"
-    )
-    events = ["stg_product__usage_events", "stg_product__usage_event_deliveries"]
-    select = ["-s", "+fct_account_usage_daily", *events, "stg_crm__accounts"]
-    select += ["stg_product__users"]
-    select += ["--indirect-selection", "cautious"]
-    as_of = LATE.end_date.isoformat()
-    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
-    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
-    assert _event_test_results(target)[1] == set(), "a first build tests the whole history"
-    assert _new_loads_bound(target) is None
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        sql = "select max(last_loaded_at) from marts.fct_account_usage_daily"
-        first_build_saw = con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
-
-    # A bad event already in the history, loaded before that build (as if a check had been
-    # switched off): the incremental build does not re-read its day, `dbt test` does.
-    _plant_unknown_account_event(
-        settings.warehouse,
-        "evt_old_bad",
-        "2026-02-10",
-        "(select min(_loaded_at) from raw.usage_events)",
-    )
-    shutil.copy(held, settings.landing / "usage_events" / "usage_events_late.csv")
-    load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
-    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 0
-    failures, dates = _event_test_results(target)
-    late_days = duckdb.sql(
-        f"select distinct cast(cast(occurred_at as timestamp) as date)::varchar from '{held}'"
-    ).fetchall()
-    lookback = {str(LATE.end_date - timedelta(days=d)) for d in range(4)}
-    assert dates == {d for (d,) in late_days} | lookback
-    assert failures[relationships] == 0
-    # The references are checked on the deliveries loaded since the first build only.
-    assert datetime.fromisoformat(_new_loads_bound(target)) == first_build_saw
-
-    assert run_dbt(settings, ["test", "-s", *events], as_of=as_of, echo=False) == 1
-    failures, dates = _event_test_results(target)
-    assert (failures[relationships], dates) == (1, set())
-    assert _new_loads_bound(target) is None
-
-    # A bad event that arrives now, late, for a day the build recomputes: caught at once.
-    _plant_unknown_account_event(settings.warehouse, "evt_new_bad", "2026-03-20", "now()")
-    assert run_dbt(settings, ["build", *select], as_of=as_of, echo=False) == 1
-    failures, dates = _event_test_results(target)
-    assert failures[relationships] == 1 and "2026-03-20" in dates and "2026-02-10" not in dates
-
-    # The weekly --full-refresh tests the whole history again: both bad events.
-    assert run_dbt(settings, ["build", *select, "--full-refresh"], as_of=as_of, echo=False) == 1
-    failures, dates = _event_test_results(target)
-    assert (failures[relationships], dates) == (2, set())
+    # The window: as the full build, and changed by the late events.
+    assert days(incremental[daily], start) == days(full[daily], start) != days(before[daily], start)
+    # Before it: as before the late events; March differs from the full build until it runs.
+    assert days(incremental[daily], until=start) == days(before[daily], until=start)
+    march = (date(2026, 3, 1), date(2026, 4, 1))
+    assert days(incremental[daily], *march) != days(full[daily], *march)
 
 
 def test_a_redelivery_with_other_content_fails_the_build_before_the_event_models(late_setup):
@@ -341,9 +257,9 @@ WINDOW_COLUMNS = """contract_id, account_id, cutoff_date, active_users_7d, user_
     user_days_28d, user_days_prior_28d, events_28d, core_features_28d"""
 
 
-def _windows(settings, *extra) -> list[tuple]:
+def _windows(settings, as_of, *extra) -> list[tuple]:
     args = ["run", "-s", "+int_renewal_usage_windows", *extra]
-    assert run_dbt(settings, args, as_of=WINDOWS.end_date.isoformat(), echo=False) == 0
+    assert run_dbt(settings, args, as_of=str(as_of), echo=False) == 0
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         sql = f"select {WINDOW_COLUMNS} from intermediate.int_renewal_usage_windows order by all"
@@ -353,35 +269,33 @@ def _windows(settings, *extra) -> list[tuple]:
 
 
 def test_renewal_usage_windows_incremental_equals_full_refresh(tmp_path, monkeypatch):
-    """Late events for every month (so inside closed renewals' windows, long before their
-    cut-offs) reach the incremental renewal windows; a run without new loads recomputes only
-    the renewals with a cut-off in the lookback (and the pending ones); --full-refresh agrees."""
+    """The next day, with a day's late events, the incremental renewal windows recompute the
+    cut-offs of the window (the pending renewals, cut off at the as-of date) and equal a full
+    refresh; the closed renewals' rows stay as they were."""
     landing = tmp_path / "landing"
     generate(WINDOWS, landing, progress=lambda _: None)
-    held = []
-    for month in sorted((landing / "usage_events").glob("*.csv")):
-        header, *body = month.read_text().splitlines()
-        month.write_text("\n".join([header, *[x for i, x in enumerate(body) if i % 6]]) + "\n")
-        held += [x for i, x in enumerate(body) if not i % 6]
+    last = str(WINDOWS.end_date)
+    held = _hold_back(
+        landing,
+        tmp_path,
+        lambda x: not (x.split(",")[5].startswith(last) and sum(map(ord, x)) % 6 == 0),
+    )
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     settings = Settings(landing, tmp_path / "wh.duckdb", tmp_path / "serve.duckdb")
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
-    before = _windows(settings)
-    closed = [r for r in before if r[2] < WINDOWS.end_date]
-    assert closed, "the data has no closed renewal: the test would not reach old windows"
+    before = _windows(settings, WINDOWS.end_date)
+    closed = {r for r in before if r[2] < WINDOWS.end_date - timedelta(days=3)}
+    assert closed, "the data has no closed renewal"
 
-    late = landing / "usage_events" / "usage_events_late.csv"
-    late.write_text("\n".join([header, *held]) + "\n")
+    shutil.copy(held, landing / "usage_events" / "usage_events_late.csv")
     load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
-    incremental = _windows(settings)
-    changed = {r[0] for r in set(incremental) - set(before)}
-    assert changed & {r[0] for r in closed}, "late events changed no closed renewal's windows"
-
-    # No new load: only the lookback's cut-offs (and the pending renewals, cut off today).
-    assert _windows(settings) == incremental
+    next_day = WINDOWS.end_date + timedelta(days=1)
+    incremental = _windows(settings, next_day)
+    assert closed <= set(incremental)
+    assert set(incremental) != set(before)
     compiled = next((tmp_path / "target").glob("compiled/**/int_renewal_usage_windows.sql"))
     bound = str(WINDOWS.end_date - timedelta(days=3))
     assert f"cutoff_date >= cast('{bound}' as date)" in compiled.read_text()
-
-    assert _windows(settings, "--full-refresh") == incremental
+    assert _windows(settings, next_day) == incremental
+    assert _windows(settings, next_day, "--full-refresh") == incremental

@@ -1,5 +1,6 @@
 {#- One row per calendar month from the first contract's month to the as-of month.
     ARR is measured on the month's last day, or on the as-of date for the current month. -#}
+{{ config(tags=['as_of']) }}
 with
 
 contracts as (

@@ -2,6 +2,7 @@
     (weekly history) and the as-of date itself (the current view), for every account
     (account_id null); plus each renewal's feature cut-off date for that renewal's account only
     (unless the date is already a global one). -#}
+{{ config(tags=['as_of']) }}
 with
 
 weeks as (

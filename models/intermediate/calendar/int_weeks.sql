@@ -1,4 +1,5 @@
 {#- One row per ISO week (Monday start) from the first contract's week to the as-of week. -#}
+{{ config(tags=['as_of']) }}
 with
 
 contracts as (

@@ -2,6 +2,7 @@
     renewal_cutoff_days before the renewal date, or as_of_date when that is still in the future
     (a pending renewal is scored on what is known today). Closed renewals carry their label and
     the day it became known (decided_on). -#}
+{{ config(tags=['as_of']) }}
 with
 
 contracts as (

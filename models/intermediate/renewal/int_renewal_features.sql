@@ -7,6 +7,7 @@
     last 28 days and the 28 before (trend); int_renewal_usage_windows counts them,
     incrementally. The health score at the cut-off applies the
     health_weights seed to the same five components as fct_account_health, on these windows. -#}
+{{ config(tags=['as_of']) }}
 {%- set cutoff = 'renewals.cutoff_date' %}
 {#- A snapshot row (aliased snapshots) of a renewal's account at its cut-off. #}
 {%- set at_a_cutoff -%}

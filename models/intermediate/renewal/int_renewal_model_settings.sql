@@ -6,6 +6,7 @@
     default) sets it to the Monday of as_of_date's week, so the training set, and the stored
     training (renewal_model), stay the same all week and a daily run only scores; 'daily' sets
     it to as_of_date. Renewals decided since are neither trained on nor scored. -#}
+{{ config(tags=['as_of']) }}
 {%- set cadence = var('renewal_training_cadence') %}
 {%- if cadence not in ('daily', 'weekly') %}
     {{ exceptions.raise_compiler_error(

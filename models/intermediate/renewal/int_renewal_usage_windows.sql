@@ -5,29 +5,25 @@
 
     Incremental, because it is the one renewal feature that reads the event history. A row
     depends only on events of its account dated in its window and received by its cut-off, so
-    a daily run recomputes only:
-      - renewals whose (contract_id, account_id, cutoff_date) is not in the table yet (new
-        contracts, a contract moved to another account, and pending renewals, whose cut-off
-        is as_of_date and so moves every day), and
-      - renewals whose cut-off is on or after the earliest event date that received newly
-        loaded events (events_to_refresh: the loads since the newest load this table has
-        seen, plus the lookback days): a late event can only change windows ending after it.
-    The events are then read from 56 days before the earliest cut-off recomputed, a bound
-    rendered as a literal so the scan is pruned as in the event models. Rows are replaced by
-    contract (delete+insert); a contract's stale row for an earlier cut-off is harmless, since
-    int_renewal_features joins on (contract_id, cutoff_date). On Spark (no merge here) a
-    table. `last_loaded_at` is the newest raw load when the run compiled (newest_event_load).
-    A change to the feature catalogue's `is_core` reaches past windows at the next --full-refresh (weekly). -#}
+    a daily run recomputes the renewals whose cut-off is on or after the window start
+    (`usage_lookback_days` before the earlier of the newest cut-off held and the as-of date:
+    pending renewals' cut-off moves with the as-of date) and those not in the table yet (new
+    contracts, a contract moved to another account). Events are read from 56 days before the
+    window start. Rows are replaced by contract (delete+insert); a contract's stale row for an
+    earlier cut-off is harmless, since int_renewal_features joins on (contract_id,
+    cutoff_date). On Spark (no merge here) a table. -#}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     unique_key='contract_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
-{%- set changed = events_to_refresh('cutoff_date') %}
+{%- set window_start = incremental_window_start(
+    'cutoff_date', var('usage_lookback_days'), cap=as_of_value() if is_incremental() else none
+) %}
 {#- The renewals a daily run recomputes (of int_renewal_cutoffs, aliased renewal_cutoffs). #}
 {%- set to_recompute -%}
-    renewal_cutoffs.cutoff_date >= cast('{{ changed[0] if changed else none }}' as date)
+    renewal_cutoffs.cutoff_date >= cast('{{ window_start }}' as date)
     or not exists (
         select 1 from {{ this }} as existing
         where
@@ -36,22 +32,19 @@
             and existing.cutoff_date = renewal_cutoffs.cutoff_date
     )
 {%- endset %}
-{%- set first_cutoff = none %}
-{%- if changed is not none %}
+{#- The events a run reads: all on a full build, else from 56 days before the earliest cut-off
+    it recomputes (written on occurred_at: DuckDB prunes the scan by a bound on the stored
+    timestamp, not by one on the date computed from it in the view). #}
+{%- set events_since = '1 = 1' %}
+{%- if window_start is not none %}
     {%- set first_cutoff = run_query(
         'select min(cutoff_date) from ' ~ ref('int_renewal_cutoffs')
         ~ ' as renewal_cutoffs where ' ~ to_recompute
-    ).columns[0].values()[0] %}
+    ).columns[0].values()[0] or window_start %}
+    {%- set events_since = "events.occurred_at >= cast('"
+        ~ (first_cutoff - modules.datetime.timedelta(days=55)) ~ "' as "
+        ~ dbt.type_timestamp() ~ ')' %}
 {%- endif %}
-{%- set newest_load = newest_event_load() %}
-{#- The events a run reads: all on a full build, else from 56 days before the first cut-off
-    (event_date > cut-off - 56, written on occurred_at: DuckDB prunes the scan by a bound on
-    the stored timestamp, not by one on the date computed from it in the view; 3x faster). #}
-{%- set events_since = '1 = 1' if changed is none else (
-    'events.occurred_at >= cast('
-    ~ dbt.dateadd('day', -55, "cast('" ~ (first_cutoff or changed[0]) ~ "' as date)")
-    ~ ' as ' ~ dbt.type_timestamp() ~ ')'
-) %}
 
 with
 
@@ -78,7 +71,7 @@ renewals as (
             {{ dbt.dateadd('day', 1, 'cutoff_date') }} as {{ dbt.type_timestamp() }}
         ) as cutoff_ends_at
     from renewal_cutoffs
-    {%- if changed is not none %}
+    {%- if window_start is not none %}
     where {{ to_recompute }}
     {%- endif %}
 ),
@@ -172,9 +165,7 @@ final as (
             as user_days_prior_28d,
         cast(coalesce(usage_windows.events_28d, 0) as {{ dbt.type_bigint() }}) as events_28d,
         cast(coalesce(usage_windows.core_features_28d, 0) as {{ dbt.type_bigint() }})
-            as core_features_28d,
-        cast({{ "'" ~ newest_load ~ "'" if newest_load else 'null' }} as {{ dbt.type_timestamp() }})
-            as last_loaded_at
+            as core_features_28d
     from renewals
     left join usage_windows
         on renewals.contract_id = usage_windows.contract_id

@@ -3,14 +3,11 @@
     current month). One row per account and month from its first contract's month on,
     zero-ARR months included so churn and reactivation are visible.
 
-    Incremental like the snapshot models (macros/incremental_snapshots.sql), by month: a row
-    depends only on its account's contracts as evaluated today (fingerprinted in
-    int_account_input_changes) and on its month's measuring day, which moves only for the
-    current month. So a run recomputes every account's months from the month of the earlier
-    of the previous and this as_of_date, and every month of accounts whose contracts changed. -#}
+    Incremental like the snapshot models (macros/incremental.sql), by month: a run recomputes
+    every account's months from the month `snapshot_lookback_days` before the as-of date,
+    which covers a renewal that turns to churn when its grace period passes. -#}
 {{ config(**snapshot_incremental_config('month_start', grain='month')) }}
-{%- set scope = snapshot_scope('month') %}
--- depends_on: {{ ref('int_account_input_changes') }}
+{%- set window_start = snapshot_window_start('month_start', grain='month') %}
 with
 
 contracts as (
@@ -39,10 +36,7 @@ account_months as (
     from accounts_first_month
     inner join months
         on accounts_first_month.first_contract_month <= months.month_start
-    where
-        {{ snapshot_scope_predicate(
-            scope, 'months.month_start', 'accounts_first_month.account_id'
-        ) }}
+    where {{ in_window('months.month_start', window_start) }}
 ),
 
 arr_in_force as (

@@ -12,6 +12,7 @@
     coverage_end_date is the last day the contract's ARR counts: a gap before a renewal inside
     the grace period, and a pending contract's grace period, are bridged by the expiring ARR, so
     an on-time renewal is never churn + reactivation. -#}
+{{ config(tags=['as_of']) }}
 with
 
 contracts as (

@@ -4,11 +4,10 @@
     the latest renewal-intent answer of the last intent_valid_days (yes 100, not_sure 50,
     no 0) and CSAT % of the last survey_window_days. A missing component re-weights the others.
     Only accounts with a contract in force on the snapshot date.
-    Incremental like the goal snapshots (macros/incremental_snapshots.sql). -#}
+    Incremental like the goal snapshots (macros/incremental.sql). -#}
 {{ config(**snapshot_incremental_config('snapshot_date')) }}
-{%- set scope = snapshot_scope() %}
+{%- set window_start = snapshot_window_start('snapshot_date') %}
 {%- set snapshot_date = 'account_snapshots.snapshot_date' %}
--- depends_on: {{ ref('int_account_input_changes') }}
 
 with
 
@@ -21,9 +20,8 @@ contracts as (
 ),
 
 value_realization as (
-    {{ snapshot_scope_rows(
-        ref('int_account_value_realization_snapshots'), scope, 'snapshot_date', 'account_id'
-    ) }}
+    select * from {{ ref('int_account_value_realization_snapshots') }}
+    where {{ in_window('snapshot_date', window_start) }}
 ),
 
 intents as (
@@ -39,29 +37,37 @@ weights as (
 ),
 
 account_snapshots as (
-    {#- Shared dates and each account's own dates as separate joins (snapshot_join_parts); an
-        open-ended contract covers up to open_end_date(), so both coverage bounds are plain
-        comparisons a range join can use. #}
-    {%- set parts = snapshot_join_parts(
-        scope, 'snapshots.snapshot_date', 'contracts.account_id'
-    ) %}
-    {%- for part in parts %}
-        {%- set join_conditions = [
-            'snapshots.snapshot_date >= contracts.start_date',
-            'snapshots.snapshot_date <= coalesce(contracts.coverage_end_date, '
-            ~ open_end_date() ~ ')',
-        ] + part.account_condition %}
-        select distinct
-            contracts.account_id,
-            snapshots.snapshot_date,
-            snapshots.week_start,
-            snapshots.is_current
-        from snapshots
-        inner join contracts
-            on {{ join_conditions | join(' and ') }}
-        where {{ part.where }}
-        {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    {#- The dates every account shares and each account's own dates as two joins (as in
+        int_goal_attainment_snapshots); an open-ended contract covers up to open_end_date(), so
+        both coverage bounds are plain comparisons a range join can use. #}
+    select distinct
+        contracts.account_id,
+        snapshots.snapshot_date,
+        snapshots.week_start,
+        snapshots.is_current
+    from snapshots
+    inner join contracts
+        on
+            snapshots.snapshot_date >= contracts.start_date
+            and snapshots.snapshot_date
+            <= coalesce(contracts.coverage_end_date, {{ open_end_date() }})
+    where
+        snapshots.account_id is null
+        and {{ in_window('snapshots.snapshot_date', window_start) }}
+    union all
+    select distinct
+        contracts.account_id,
+        snapshots.snapshot_date,
+        snapshots.week_start,
+        snapshots.is_current
+    from snapshots
+    inner join contracts
+        on
+            snapshots.account_id = contracts.account_id
+            and snapshots.snapshot_date >= contracts.start_date
+            and snapshots.snapshot_date
+            <= coalesce(contracts.coverage_end_date, {{ open_end_date() }})
+    where {{ in_window('snapshots.snapshot_date', window_start) }}
 ),
 
 intents_ranked as (

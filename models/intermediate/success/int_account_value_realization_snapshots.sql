@@ -3,16 +3,14 @@
     aggregation cannot change their last bits between runs), and the weight-averaged pace (progress against where the
     goals should be by now), which the customer view uses. Level: unknown when no goal has a measurement (never
     scored as 0), full >= value_full_min, none < value_none_below, else partial.
-    Incremental like the goal snapshots (macros/incremental_snapshots.sql). -#}
+    Incremental like the goal snapshots (macros/incremental.sql). -#}
 {{ config(**snapshot_incremental_config('snapshot_date')) }}
-{%- set scope = snapshot_scope() %}
--- depends_on: {{ ref('int_account_input_changes') }}
+{%- set window_start = snapshot_window_start('snapshot_date') %}
 with
 
 goal_snapshots as (
-    {{ snapshot_scope_rows(
-        ref('int_goal_attainment_snapshots'), scope, 'snapshot_date', 'account_id'
-    ) }}
+    select * from {{ ref('int_goal_attainment_snapshots') }}
+    where {{ in_window('snapshot_date', window_start) }}
 ),
 
 aggregated as (

@@ -8,12 +8,11 @@
     goal_pace_min_expected counts as that much, so a goal a week old is not judged on a week):
     how far along the goal is against where it should be by now. Past the target date it
     equals attainment_pct.
-    Incremental: a run recomputes the new snapshot dates and the goals of accounts whose
-    inputs changed (macros/incremental_snapshots.sql). -#}
+    Incremental (macros/incremental.sql): a run recomputes the snapshot dates from
+    `snapshot_lookback_days` before the as-of date. -#}
 {{ config(**snapshot_incremental_config('snapshot_date')) }}
-{%- set scope = snapshot_scope() %}
+{%- set window_start = snapshot_window_start('snapshot_date') %}
 {%- set baseline_date = 'goal_snapshots.baseline_date' %}
--- depends_on: {{ ref('int_account_input_changes') }}
 
 with
 
@@ -30,28 +29,43 @@ snapshots as (
 ),
 
 goal_snapshots as (
-    {#- Shared dates and each account's own dates as separate joins (snapshot_join_parts). #}
-    {%- set parts = snapshot_join_parts(scope, 'snapshots.snapshot_date', 'goals.account_id') %}
-    {%- for part in parts %}
-        {%- set join_conditions = ['cast(goals.created_at as date) <= snapshots.snapshot_date']
-            + part.account_condition %}
-        select
-            goals.goal_id,
-            goals.account_id,
-            goals.baseline_value,
-            goals.target_value,
-            goals.baseline_date,
-            goals.target_date,
-            goals.goal_weight,
-            goals.goal_status,
-            snapshots.snapshot_date,
-            snapshots.is_current
-        from goals
-        inner join snapshots
-            on {{ join_conditions | join(' and ') }}
-        where {{ part.where }}
-        {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    {#- The dates every account shares (account_id null) and each account's own dates as two
+        joins: one join on "account_id is null or = ..." has no key to hash on. #}
+    select
+        goals.goal_id,
+        goals.account_id,
+        goals.baseline_value,
+        goals.target_value,
+        goals.baseline_date,
+        goals.target_date,
+        goals.goal_weight,
+        goals.goal_status,
+        snapshots.snapshot_date,
+        snapshots.is_current
+    from goals
+    inner join snapshots
+        on cast(goals.created_at as date) <= snapshots.snapshot_date
+    where
+        snapshots.account_id is null
+        and {{ in_window('snapshots.snapshot_date', window_start) }}
+    union all
+    select
+        goals.goal_id,
+        goals.account_id,
+        goals.baseline_value,
+        goals.target_value,
+        goals.baseline_date,
+        goals.target_date,
+        goals.goal_weight,
+        goals.goal_status,
+        snapshots.snapshot_date,
+        snapshots.is_current
+    from goals
+    inner join snapshots
+        on
+            goals.account_id = snapshots.account_id
+            and cast(goals.created_at as date) <= snapshots.snapshot_date
+    where {{ in_window('snapshots.snapshot_date', window_start) }}
 ),
 
 measurements_ordered as (

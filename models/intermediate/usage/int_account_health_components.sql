@@ -5,31 +5,25 @@
     trend     user-days of the last 4 weeks / the 4 before, capped at 1 (null before 8 weeks)
     sentiment mean of (NPS + 100) / 2 and CSAT % over the last survey_window_days (null
               without responses)
-    Incremental (macros/incremental_snapshots.sql): a run recomputes the weeks from the
-    earliest one with newly loaded events or newly complete, and every week of accounts whose
-    inputs changed; it reads the 7 weeks before those for the trailing windows. -#}
-{{ config(**snapshot_incremental_config('week_start', grain='week', reads_events=true)) }}
-{%- set scope = snapshot_scope('week', reads_events=true) %}
--- depends_on: {{ ref('int_account_input_changes') }}
+    Incremental (macros/incremental.sql): a run recomputes the weeks of the window and reads
+    the 7 weeks before them for the trailing windows. -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week')) }}
+{%- set window_start = snapshot_window_start('week_start', grain='week') %}
 with
 
 account_weeks as (
-    {{ snapshot_scope_rows(
-        ref('int_account_weeks_in_force'), scope, 'week_start', 'account_id', days_before=49
-    ) }}
+    select * from {{ ref('int_account_weeks_in_force') }}
+    where {{ in_window('week_start', window_start, days_before=49) }}
 ),
 
 weekly_usage as (
-    {{ snapshot_scope_rows(
-        ref('int_usage_events_aggregated_to_account_weeks'),
-        scope, 'week_start', 'account_id', days_before=49
-    ) }}
+    select * from {{ ref('int_usage_events_aggregated_to_account_weeks') }}
+    where {{ in_window('week_start', window_start, days_before=49) }}
 ),
 
 adoption as (
-    {{ snapshot_scope_rows(
-        ref('fct_feature_adoption_weekly'), scope, 'week_start', 'account_id', days_before=49
-    ) }}
+    select * from {{ ref('fct_feature_adoption_weekly') }}
+    where {{ in_window('week_start', window_start, days_before=49) }}
 ),
 
 features as (
@@ -186,9 +180,7 @@ components as (
             and usage_windows.week_start = sentiment.week_start
     where
         usage_windows.is_in_force
-        and {{ snapshot_scope_predicate(
-            scope, 'usage_windows.week_start', 'usage_windows.account_id'
-        ) }}
+        and {{ in_window('usage_windows.week_start', window_start) }}
 ),
 
 final as (

@@ -3,15 +3,11 @@
     runs from the account's first such week with every week in between, so trailing windows can
     count rows; week_number counts from that first week.
 
-    Incremental like the snapshot models (macros/incremental_snapshots.sql): a row depends
-    only on its account's contracts as evaluated today (fingerprinted) and on which weeks are
-    complete, so a run recomputes the newly complete weeks for every account and every week of
-    accounts whose contracts changed. An unchanged account's first week is the first week it
-    already has (the pre-hook has deleted only rows in scope), or, for an account with none
-    yet, its first week in force among the recomputed ones. -#}
+    Incremental (macros/incremental.sql): a run recomputes the weeks of the window. An
+    account's first week is the earlier of the first week it already has before the window
+    (the pre-hook has deleted the window's rows) and its first week in force in the window. -#}
 {{ config(**snapshot_incremental_config('week_start', grain='week')) }}
-{%- set scope = snapshot_scope('week') %}
--- depends_on: {{ ref('int_account_input_changes') }}
+{%- set window_start = snapshot_window_start('week_start', grain='week') %}
 with
 
 contracts as (
@@ -24,24 +20,21 @@ weeks as (
 ),
 
 in_force as (
-    {%- for part in snapshot_scope_parts(scope, 'weeks.week_start', 'contracts.account_id') %}
-        select
-            contracts.account_id,
-            weeks.week_start,
-            sum(contracts.seats) as seats,
-            cast(sum(contracts.arr) as {{ type_money() }}) as arr
-        from weeks
-        inner join contracts
-            on
-                weeks.week_end >= contracts.start_date
-                and (
-                    contracts.coverage_end_date is null
-                    or weeks.week_end <= contracts.coverage_end_date
-                )
-        where {{ part }}
-        group by contracts.account_id, weeks.week_start
-        {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    select
+        contracts.account_id,
+        weeks.week_start,
+        sum(contracts.seats) as seats,
+        cast(sum(contracts.arr) as {{ type_money() }}) as arr
+    from weeks
+    inner join contracts
+        on
+            weeks.week_end >= contracts.start_date
+            and (
+                contracts.coverage_end_date is null
+                or weeks.week_end <= contracts.coverage_end_date
+            )
+    where {{ in_window('weeks.week_start', window_start) }}
+    group by contracts.account_id, weeks.week_start
 ),
 
 first_weeks as (
@@ -50,12 +43,13 @@ first_weeks as (
         min(week_start) as first_week
     from in_force
     group by account_id
-    {%- if scope is not none %}
+    {%- if window_start is not none %}
     union all
     select
         account_id,
         min(week_start) as first_week
     from {{ this }}
+    where not ({{ in_window('week_start', window_start) }})
     group by account_id
     {%- endif %}
 ),
@@ -69,19 +63,16 @@ first_week as (
 ),
 
 spine as (
-    {%- for part in snapshot_scope_parts(scope, 'weeks.week_start', 'first_week.account_id') %}
-        select
-            first_week.account_id,
-            weeks.week_start,
-            weeks.week_end,
-            {{ dbt.datediff('first_week.first_week', 'weeks.week_start', 'day') }}
-                as days_since_first_week
-        from first_week
-        inner join weeks
-            on first_week.first_week <= weeks.week_start
-        where {{ part }}
-        {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    select
+        first_week.account_id,
+        weeks.week_start,
+        weeks.week_end,
+        {{ dbt.datediff('first_week.first_week', 'weeks.week_start', 'day') }}
+            as days_since_first_week
+    from first_week
+    inner join weeks
+        on first_week.first_week <= weeks.week_start
+    where {{ in_window('weeks.week_start', window_start) }}
 ),
 
 final as (

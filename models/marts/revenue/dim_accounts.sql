@@ -1,5 +1,6 @@
 {#- One row per account: current attributes, the contract in force, ARR and seats, the next
     renewal and the lifecycle stage, all as of as_of_date. -#}
+{{ config(tags=['as_of']) }}
 with
 
 accounts as (

@@ -1,3 +1,4 @@
+{{ config(tags=['as_of']) }}
 with
 
 contracts as (

@@ -1,6 +1,7 @@
 {#- One row per goal known on as_of_date, with the measured progress beside the customer's own
     verdict. measured_outcome maps the measurement onto the customer's scale (achieved: ratio
     >= 1, partially_achieved: 0 < ratio < 1, missed: ratio <= 0) so the two can be compared. -#}
+{{ config(tags=['as_of']) }}
 with
 
 goals as (

@@ -5,6 +5,7 @@
     days); red health; a renewal intent of no / not_sure in the last intent_recent_days; an NPS
     detractor in the last detractor_recent_days; no goals recorded no_goals_after_days after the
     first contract started. -#}
+{{ config(tags=['as_of']) }}
 with
 
 gaps as (

@@ -1,21 +1,18 @@
 {#- Weekly history of the success gap: vendor view (health that week) against the customer's
     view as of the week's end, for every account-week with a contract in force.
-    Incremental like its inputs (macros/incremental_snapshots.sql). -#}
-{{ config(**snapshot_incremental_config('week_start', grain='week', reads_events=true)) }}
-{%- set scope = snapshot_scope('week', reads_events=true) %}
--- depends_on: {{ ref('int_account_input_changes') }}
+    Incremental like its inputs (macros/incremental.sql). -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week')) }}
+{%- set window_start = snapshot_window_start('week_start', grain='week') %}
 with
 
 health as (
-    {{ snapshot_scope_rows(
-        ref('fct_account_health'), scope, 'week_start', 'account_id'
-    ) }}
+    select * from {{ ref('fct_account_health') }}
+    where {{ in_window('week_start', window_start) }}
 ),
 
 customer_view as (
-    {{ snapshot_scope_rows(
-        ref('int_account_customer_view_snapshots'), scope, 'week_start', 'account_id'
-    ) }}
+    select * from {{ ref('int_account_customer_view_snapshots') }}
+    where {{ in_window('week_start', window_start) }}
 ),
 
 joined as (

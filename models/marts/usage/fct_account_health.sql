@@ -1,18 +1,16 @@
 {#- Weekly health score: the weighted mean of the components that can be measured, weights
     from the health_weights seed; a missing component re-weights the others instead of
     scoring 0. Bands: green >= health_green_min, red < health_red_below, else yellow.
-    Incremental like its components (macros/incremental_snapshots.sql). health_change is
-    against the account's previous scored week, which can be weeks back (out of force in
-    between): for an account whose older weeks are kept, that is its latest kept week. -#}
-{{ config(**snapshot_incremental_config('week_start', grain='week', reads_events=true)) }}
-{%- set scope = snapshot_scope('week', reads_events=true) %}
--- depends_on: {{ ref('int_account_input_changes') }}
+    Incremental like its components (macros/incremental.sql). health_change is against the
+    account's previous scored week, which can be weeks back (out of force in between): for an
+    account with weeks before the window, that is its latest week kept in the table. -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week')) }}
+{%- set window_start = snapshot_window_start('week_start', grain='week') %}
 with
 
 components as (
-    {{ snapshot_scope_rows(
-        ref('int_account_health_components'), scope, 'week_start', 'account_id'
-    ) }}
+    select * from {{ ref('int_account_health_components') }}
+    where {{ in_window('week_start', window_start) }}
 ),
 
 weights as (
@@ -34,14 +32,14 @@ scored as (
     cross join weights_pivoted
 ),
 
-{%- if scope is not none %}
+{%- if window_start is not none %}
 
 kept_latest as (
     select
         kept.account_id,
         max(kept.week_start) as week_start
     from {{ this }} as kept
-    where not ({{ snapshot_scope_predicate(scope, 'kept.week_start', 'kept.account_id') }})
+    where not ({{ in_window('kept.week_start', window_start) }})
     group by kept.account_id
 ),
 {%- endif %}
@@ -52,7 +50,7 @@ scores as (
         week_start,
         health_score
     from scored
-    {%- if scope is not none %}
+    {%- if window_start is not none %}
     union all
     select
         kept.account_id,

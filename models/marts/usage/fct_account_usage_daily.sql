@@ -1,9 +1,9 @@
-{#- Account-day usage, incremental (see macros/incremental_events.sql): a run recomputes the
-    days that received newly loaded events plus the last `usage_lookback_days` days, and
-    replaces those days whole, so late events are counted and a re-run gives the same rows.
-    Events are de-duplicated from their deliveries (macros/deduplicated_events.sql). -#}
+{#- Account-day usage, incremental (macros/incremental.sql): a run recomputes the days from
+    `usage_lookback_days` before the newest day it holds and replaces them whole, so events a
+    few days late are counted and a re-run gives the same rows. Events are de-duplicated from
+    their deliveries (macros/deduplicated_events.sql). -#}
 {{ config(**incremental_events_config('usage_date')) }}
-{%- set days = events_to_refresh('usage_date') %}
+{%- set window_start = event_window_start('usage_date') %}
 
 with
 
@@ -19,8 +19,7 @@ deduplicated as (
     {{ deduplicated_events(
         'events',
         ['account_id', 'user_id', 'event_date', 'feature_key', 'is_session_start', 'is_feature_use'],
-        '(is_session_start or is_feature_use) and '
-        ~ events_refresh_predicate(days, 'event_date', 'event_date'),
+        '(is_session_start or is_feature_use) and ' ~ in_window('event_date', window_start),
     ) }}
 ),
 

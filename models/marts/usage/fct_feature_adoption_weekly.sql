@@ -1,8 +1,8 @@
-{#- Account x feature x week adoption. Incremental by week (see macros/incremental_events.sql):
-    a run recomputes the weeks whose events changed. Events are de-duplicated from their
+{#- Account x feature x week adoption. Incremental by week (see macros/incremental.sql):
+    a run recomputes the weeks from `usage_lookback_days` before the newest week it holds. Events are de-duplicated from their
     deliveries (macros/deduplicated_events.sql). -#}
 {{ config(**incremental_events_config('week_start')) }}
-{%- set weeks = events_to_refresh('week_start', grain='week') %}
+{%- set window_start = event_window_start('week_start', grain='week') %}
 
 with
 
@@ -22,9 +22,7 @@ deduplicated as (
     {{ deduplicated_events(
         'events',
         ['account_id', 'feature_key', 'user_id', 'event_date'],
-        'is_feature_use and ' ~ events_refresh_predicate(
-            weeks, 'cast(' ~ dbt.date_trunc('week', 'event_date') ~ ' as date)', 'event_date'
-        ),
+        'is_feature_use and ' ~ in_window('event_date', window_start),
     ) }}
 ),
 

@@ -2,15 +2,12 @@
     (1 - feature_drop_threshold) x its trailing 4-week average, for complete weeks and only when
     that average is at least feature_alert_min_weekly_events (noise guard). Weeks without use
     count as 0 from the account's first use of the feature on.
-    Incremental (macros/incremental_snapshots.sql): a run recomputes the weeks from the
-    earliest one with newly loaded events or newly complete (reading the 4 weeks before for
-    the average); the feature catalogue, seeds and vars changing recomputes all. The first
-    use comes from int_account_feature_first_use (itself incremental), and only the adoption
-    weeks the run reads are scanned: at 100 M events, grouping the whole adoption history for
-    the first use made this model cost 3.5-5 s in every daily build. -#}
-{{ config(**snapshot_incremental_config('week_start', none, grain='week', reads_events=true)) }}
-{%- set scope = snapshot_scope('week', reads_events=true) %}
--- depends_on: {{ ref('int_account_input_changes') }}
+    Incremental (macros/incremental.sql): a run recomputes the weeks of the window, reading
+    the 4 weeks before them for the average. The first use comes from
+    int_account_feature_first_use (itself incremental), so only the adoption weeks the run
+    reads are scanned. -#}
+{{ config(**snapshot_incremental_config('week_start', grain='week')) }}
+{%- set window_start = snapshot_window_start('week_start', grain='week') %}
 with
 
 adoption as (
@@ -29,7 +26,7 @@ first_use as (
 adoption_read as (
     select *
     from adoption
-    where {{ snapshot_scope_predicate(scope, 'week_start', days_before=28) }}
+    where {{ in_window('week_start', window_start, days_before=28) }}
 ),
 
 feature_weeks as (
@@ -42,7 +39,7 @@ feature_weeks as (
         on first_use.first_week <= weeks.week_start
     where
         weeks.is_complete_week
-        and {{ snapshot_scope_predicate(scope, 'weeks.week_start', days_before=28) }}
+        and {{ in_window('weeks.week_start', window_start, days_before=28) }}
 ),
 
 weekly_events as (
@@ -85,7 +82,7 @@ final as (
         cast(1 - feature_events / trailing_4w_avg_events as {{ type_double() }}) as drop_ratio
     from trailing_averages
     where
-        {{ snapshot_scope_predicate(scope, 'week_start') }}
+        {{ in_window('week_start', window_start) }}
         and trailing_weeks = 4
         and trailing_4w_avg_events >= {{ var('feature_alert_min_weekly_events') }}
         and feature_events < (1 - {{ var('feature_drop_threshold') }}) * trailing_4w_avg_events

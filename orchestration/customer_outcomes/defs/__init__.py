@@ -1,7 +1,7 @@
 """Dagster: one ``Definitions`` for ingest, contract checks, dbt, the renewal model and publish.
 
 ``dagster dev -m customer_outcomes.defs`` (``make dev``) serves it; ``outcomes run`` executes
-the same ``refresh`` job in-process.
+the same ``refresh`` job in-process, with the same instance (``.dagster/``).
 """
 
 from dagster import Definitions

@@ -1,10 +1,11 @@
 """Assets: landing tables (ingest + contract checks), the dbt project, the serve database."""
 
-import os
+import shutil
 from collections.abc import Iterator
 
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
@@ -13,82 +14,79 @@ from dagster import (
     Config,
     Failure,
     MaterializeResult,
-    Output,
     RetryPolicy,
-    RetryRequested,
     asset,
     multi_asset,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from ..changes import ChangePlan, begin_build, end_build, plan_changes
 from ..contract import TABLES
-from ..dbt import as_of_env, dbt_env, scoped_env
-from ..load import describe, load_landing, take_started_load
+from ..dbt import dbt_env, scoped_env
+from ..load import describe, load_landing
+from ..plan import landing_key
 from ..publish import MartsBreakPromises, audit_and_publish
-from ..spill import out_of_memory_only, plan_build, resource_failure_hint
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
-
-# A dbt build that ran out of memory (not of spill disk) runs once more, as `outcomes build`
-# does (dbt.run_dbt), after this pause: the step again, as a new attempt, since dbt's outputs
-# of the failed attempt are already reported. The failed build is recorded as failed, so the
-# attempt builds every node (changes.py).
-OUT_OF_MEMORY_RETRY_SECONDS = 30
-
-
-def landing_key(table: str) -> AssetKey:
-    """The key dbt gives the table's source, so lineage runs from ingest into dbt."""
-    return AssetKey([TABLES[table].system, table])
+# dbt's step once more after a failure (DuckDB out of memory at scale has passed when run
+# again); a failing model or test fails the same way again, and the run then fails.
+DBT_RETRY = RetryPolicy(max_retries=1, delay=30)
+# Data tests that read the whole event history: the daily refresh leaves them out, the weekly
+# full refresh runs them (models/staging/product/_product__models.yml).
+FULL_HISTORY_TAG = "full_history"
 
 
 @multi_asset(
     name="landing_tables",
     specs=[
-        AssetSpec(landing_key(t), group_name="ingest", description=TABLES[t].description)
+        AssetSpec(
+            landing_key(t), group_name="ingest", description=TABLES[t].description, skippable=True
+        )
         for t in TABLES
     ],
     check_specs=[
         AssetCheckSpec(
             "raw_contract",
             asset=landing_key(t),
-            blocking=True,
-            description="Great Expectations suite of the raw contract: no landing file rejected.",
+            description="Great Expectations suite of the raw contract: no landing file rejected "
+            "(a rejected file loads nothing; the rest of the run goes on).",
         )
         for t in TABLES
     ],
+    can_subset=True,
     retry_policy=RETRY,
 )
 def landing_tables(context: AssetExecutionContext, outcomes: OutcomesSettings) -> Iterator:
-    """Validate every new landing file against the contract and load it into raw."""
+    """Validate the selected tables' new landing files against the contract and load them."""
     settings = outcomes.settings()
-    # `outcomes run` starts this load while the job gets ready (load.start_load).
-    results = take_started_load(settings.warehouse, settings.landing, context.log.info)
-    if results is None:
-        results = load_landing(settings.warehouse, settings.landing, progress=context.log.info)
-    for table in TABLES:
+    selected = [t for t in TABLES if landing_key(t) in context.selected_asset_keys]
+    results = load_landing(
+        settings.warehouse, settings.landing, progress=context.log.info, tables=selected
+    )
+    for table in selected:
         mine = [r for r in results if r.table == table]
         rejected = [r.message for r in mine if r.status == "rejected"]
         yield MaterializeResult(
             asset_key=landing_key(table),
             metadata={
                 "files_loaded": sum(r.status == "loaded" for r in mine),
+                "files_rejected": len(rejected),
                 "rows_loaded": sum(r.rows_loaded for r in mine),
                 "rows_quarantined": sum(r.rows_quarantined for r in mine),
             },
         )
-        yield AssetCheckResult(
-            asset_key=landing_key(table),
-            check_name="raw_contract",
-            passed=not rejected,
-            metadata={
-                "rejected_files": "\n".join(rejected) or "none",
-                "report": "\n".join(describe(r) for r in mine) or "no new files",
-            },
-        )
+        if landing_key(table) in {k.asset_key for k in context.selected_asset_check_keys}:
+            yield AssetCheckResult(
+                asset_key=landing_key(table),
+                check_name="raw_contract",
+                passed=not rejected,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={
+                    "rejected_files": "\n".join(rejected) or "none",
+                    "report": "\n".join(describe(r) for r in mine)[:1500] or "no new files",
+                },
+            )
 
 
 class DbtTranslator(DagsterDbtTranslator):
@@ -103,88 +101,39 @@ class DbtTranslator(DagsterDbtTranslator):
 
 class DbtBuildConfig(Config):
     full_refresh: bool = False
-    # Build every node, not only what changed since the last build (changes.py).
-    all_nodes: bool = False
 
 
-@dbt_assets(manifest=manifest_path(), dagster_dbt_translator=DbtTranslator())
+@dbt_assets(
+    manifest=manifest_path(), dagster_dbt_translator=DbtTranslator(), retry_policy=DBT_RETRY
+)
 def dbt_models(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     outcomes: OutcomesSettings,
     config: DbtBuildConfig,
 ):
-    """`dbt build`: every model, data test (as asset checks) and the renewal model."""
+    """`dbt build` of the selected models, their data tests (as asset checks) and the renewal
+    model; incremental unless the run asks for a full refresh. Unit tests run in CI."""
     settings = outcomes.settings()
-    # The warehouse and spill paths the CLI's builds and the background parse use (dbt_env):
-    # dbt reuses a parse only when the profile renders the same.
-    env = dbt_env(settings)
-    for name in ("OUTCOMES_WAREHOUSE", "OUTCOMES_TEMP_DIR"):
-        os.environ[name] = env[name]
-    args = ["build"]
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         args.append("--full-refresh")
-    # Production runs skip the unit tests: their inputs are fixed, so they run in CI
-    # (`make test`) and in `outcomes build`, not again on every scheduled build.
-    args += ["--exclude-resource-type", "unit_test"]
-    # Only what changed since the last build, unless asked for all or for a subset of assets
-    # (dagster-dbt then selects the subset).
-    changes = (
-        plan_changes(
-            settings.warehouse, args, outcomes.as_of or None, manifest_path, config.all_nodes
-        )
-        if not context.is_subset
-        else ChangePlan(None, None, "the selected assets")
-    )
-    context.log.info(f"dbt build: {changes.reason}")
-    args += changes.dbt_args()
-    # The nodes left out are current (their inputs did not change): said as dagster-dbt says
-    # it of nodes dbt reuses, so the steps after (publish) run on them too. First, parents
-    # first: no node left out is downstream of one dbt builds.
-    keys = _keys_by_unique_id()
-    for uid in changes.skipped:
-        key = keys.get(uid)
-        if key is not None and key in context.selected_asset_keys:
-            yield Output(
-                None,
-                output_name=key.to_python_identifier(),
-                metadata={"status": "reused", "reason": f"inputs unchanged: {changes.reason}"},
-            )
-    plan = plan_build(settings, args)
-    args += plan.extra_args
-    for note in plan.notes:
-        (context.log.warning if note.startswith("warning") else context.log.info)(note)
-    if changes.select == []:
-        return
-    build_id = begin_build(settings.warehouse, changes)
-    # The date goes in by environment, not --vars: a changed --vars value makes dbt parse
-    # the whole project again (macros/as_of_date.sql). Restored after the run, as are the
-    # DuckDB threads per query of an incremental build (plan.env).
-    with as_of_env(outcomes.as_of or None), scoped_env(plan.env):
-        try:
-            yield from dbt.cli(args, context=context).stream()
-        except DagsterDbtCliRuntimeError as exc:
-            end_build(settings.warehouse, changes, build_id, succeeded=False)
-            lines = str(exc.description).splitlines()
-            if context.retry_number == 0 and out_of_memory_only(lines):
-                context.log.warning(
-                    "dbt build: DuckDB ran out of memory in a query that spills; such failures "
-                    "have passed when run again, so the step runs once more in "
-                    f"{OUT_OF_MEMORY_RETRY_SECONDS} s"
-                )
-                raise RetryRequested(
-                    max_retries=1, seconds_to_wait=OUT_OF_MEMORY_RETRY_SECONDS
-                ) from exc
-            hint = resource_failure_hint(lines, settings)
-            if hint is None:
-                raise
-            raise Failure(description=f"{exc.description}\n\n{hint}") from exc
-    end_build(settings.warehouse, changes, build_id, succeeded=True)
+    else:
+        args += ["--exclude", f"tag:{FULL_HISTORY_TAG}"]
+    # The locations and the date reach dbt by environment (dagster-dbt starts dbt with a copy
+    # of this process's): a date passed as --vars would make dbt parse the whole project again.
+    with scoped_env(dbt_env(settings, outcomes.as_of or None)):
+        invocation = dbt.cli(args, context=context, target_path=settings.dbt_target)
+        yield from invocation.stream()
+    # The state the next daily refresh compares the project with (plan.py, state:modified+).
+    settings.dbt_state.mkdir(parents=True, exist_ok=True)
+    shutil.copy(settings.dbt_target / "manifest.json", settings.dbt_state / "manifest.json")
 
 
-def _keys_by_unique_id() -> dict[str, AssetKey]:
-    specs = dbt_models.specs
-    return {spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key for spec in specs}
+def dbt_keys_by_unique_id() -> dict[str, AssetKey]:
+    return {
+        spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key for spec in dbt_models.specs
+    }
 
 
 def _mart_keys() -> list[AssetKey]:
@@ -200,12 +149,7 @@ def _mart_keys() -> list[AssetKey]:
     description="The marts, audited, in the serve database BI tools read (write-audit-publish).",
 )
 def serve_database(context: AssetExecutionContext, outcomes: OutcomesSettings) -> MaterializeResult:
-    """Check the marts' promises (GX), then publish them; a failure publishes nothing.
-
-    Runs in this process (a subprocess cost 4 s of imports on every run). It cannot read a
-    stale build database: a DuckDB handle this process kept open on the file would have
-    locked dbt out of writing it, and dbt has just written it. The loader closes its
-    connections and the dbt resource opens no adapter (resources.OutcomesDbtCliResource)."""
+    """Check the marts' promises (GX), then publish them; a failure publishes nothing."""
     settings = outcomes.settings()
     try:
         result = audit_and_publish(settings.warehouse, settings.serve, progress=context.log.info)

@@ -1,4 +1,12 @@
-"""Jobs, schedules and the landing sensor."""
+"""Jobs, schedules and the landing sensor.
+
+The nightly schedule and the landing sensor launch the `refresh` job with the assets a daily
+refresh builds (plan.py); the weekly schedule rebuilds everything with dbt --full-refresh,
+which also picks up data that arrived later than the incremental models' windows. All start
+switched off: turn them on in the Dagster UI (Automation) or in dagster.yaml's deployment.
+"""
+
+from __future__ import annotations
 
 import hashlib
 
@@ -7,6 +15,7 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -16,36 +25,54 @@ from dagster import (
 
 from ..config import Settings
 from ..load import landing_files
-
-# Run-level concurrency: the instance (dagster_home/dagster.yaml) allows one run with this tag.
-WRITER = {"outcomes/warehouse": "writer"}
+from ..plan import WRITER, RefreshPlan, plan_refresh, run_tags
+from .assets import dbt_keys_by_unique_id, serve_database
 
 refresh_job = define_asset_job(
     "refresh",
     selection=AssetSelection.all(),
     tags=WRITER,
-    description="Validate and load new landing files, dbt build (incremental), publish.",
+    description="Validate and load new landing files, dbt build (incremental) of what they and "
+    "the new day change, publish. Launched with the assets plan.py selects.",
 )
 full_refresh_job = define_asset_job(
     "full_refresh",
     selection=AssetSelection.all(),
     tags=WRITER,
     config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
-    description="The same with dbt --full-refresh: rebuilds the incremental models (the renewal "
-    "model trains when the renewals decided by the week's Monday changed, as in any build).",
+    description="Everything, with dbt --full-refresh: rebuilds the incremental models whole and "
+    "runs the data tests that read the whole event history.",
 )
 
 
-@schedule(job=refresh_job, cron_schedule="0 5 * * *", default_status=DefaultScheduleStatus.RUNNING)
-def nightly(context):
-    return RunRequest()
+def refresh_plan(settings: Settings, instance) -> RefreshPlan:
+    """The plan of a daily refresh of ``settings`` with this project's assets."""
+    return plan_refresh(
+        settings, instance, dbt_keys_by_unique_id(), frozenset({serve_database.key})
+    )
+
+
+def refresh_request(settings: Settings, instance, run_key: str | None = None) -> RunRequest:
+    plan = refresh_plan(settings, instance)
+    return RunRequest(
+        run_key=run_key,
+        asset_selection=None if plan.asset_keys is None else sorted(plan.asset_keys),
+        tags={**run_tags(settings), "outcomes/plan": plan.describe()[:1000]},
+    )
+
+
+@schedule(job=refresh_job, cron_schedule="0 5 * * *", default_status=DefaultScheduleStatus.STOPPED)
+def nightly(context: ScheduleEvaluationContext):
+    return refresh_request(Settings.from_env(), context.instance)
 
 
 @schedule(
-    job=full_refresh_job, cron_schedule="0 3 * * 0", default_status=DefaultScheduleStatus.RUNNING
+    job=full_refresh_job,
+    cron_schedule="0 3 * * 0",
+    default_status=DefaultScheduleStatus.STOPPED,
 )
-def weekly(context):
-    return RunRequest()
+def weekly(context: ScheduleEvaluationContext):
+    return RunRequest(tags=run_tags(Settings.from_env()))
 
 
 def landing_fingerprint(settings: Settings) -> str:
@@ -58,11 +85,12 @@ def landing_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-@sensor(job=refresh_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=refresh_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED)
 def landing_sensor(context: SensorEvaluationContext):
     """Start a refresh when the landing directory's files change."""
-    fingerprint = landing_fingerprint(Settings.from_env())
+    settings = Settings.from_env()
+    fingerprint = landing_fingerprint(settings)
     if fingerprint == context.cursor:
         return SkipReason("no new landing files")
     context.update_cursor(fingerprint)
-    return RunRequest(run_key=fingerprint)
+    return refresh_request(settings, context.instance, run_key=fingerprint)
