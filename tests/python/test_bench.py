@@ -70,11 +70,12 @@ def test_render_prints_the_ratios_and_the_engine_table():
         "event_path_over_floor": 1.5,
         "event_path_seconds": 30.0,
         "floor_seconds": 20.0,
-        "daily_build_over_full_build": 0.25,
+        "daily_run_over_full_run": 0.25,
+        "daily_command_over_full_command": 0.3,
         "daily_dbt_step_over_full_dbt_step": 0.04,
         "peak_mb": 2048.0,
     }
-    report.steps = {"daily": {"landing_tables": 1.0, "dbt_models": 20.0, "rest of the run": 4.0}}
+    report.steps = {"daily": {"run": 25.0, "landing_tables": 1.0, "dbt_models": 20.0}}
     report.engines = {
         "postgres": {
             "raw_handover_seconds": 3.0,
@@ -92,12 +93,10 @@ def test_render_prints_the_ratios_and_the_engine_table():
         ["4.4", "fct_success_gaps"]
     ]
     assert "event path / floor = 1.50" in text
-    assert "daily build / full build (whole Dagster runs): 25.0%" in text
-    assert "dbt step alone 4.0%" in text
-    assert (
-        "daily run by step: landing_tables 1.0 s, dbt_models 20.0 s, rest of the run 4.0 s" in text
-    )
-    assert "peak memory of any stage: 2,048 MB" in text
+    assert "daily run / full run (Dagster runs): 25.0%" in text
+    assert "dbt step alone 4.0%; whole `outcomes run` commands 30.0%" in text
+    assert "daily: run 25.0 s, landing_tables 1.0 s, dbt_models 20.0 s" in text
+    assert "peak memory of the builds: 2,048 MB" in text
     assert "1,234" in text
     line = next(x for x in text.splitlines() if x.startswith("postgres"))
     assert line.split() == ["postgres", "3.0", "61.0", "40.5", "80", "213", "2.0"]
@@ -150,14 +149,15 @@ def test_a_failed_measurement_is_shown_and_makes_the_cli_fail(tmp_path, monkeypa
         "event_path_over_floor": None,
         "event_path_seconds": 310.0,
         "floor_seconds": None,
-        "daily_build_over_full_build": 0.04,
+        "daily_run_over_full_run": 0.04,
+        "daily_command_over_full_command": 0.05,
         "daily_dbt_step_over_full_dbt_step": 0.03,
         "peak_mb": 3336.0,
     }
     text = render(report)
     assert "FAILED (exit 1: Out of Memory Error)" in text
     assert "floor n/a s; event path / floor = n/a" in text
-    assert "(whole Dagster runs): 4.0%" in text
+    assert "(Dagster runs): 4.0%" in text
 
     monkeypatch.setattr(bench_module, "bench", lambda *a, **k: report)
     monkeypatch.setattr(bench_module, "save", lambda r: tmp_path / "r.json")
@@ -227,12 +227,13 @@ def test_the_benchmark_runs_end_to_end_at_a_small_scale(tmp_path):
     )
     assert daily.rows > full.rows > 0  # the new day's rows
     assert report.ratios["event_path_over_floor"] > 0
-    assert 0 < report.ratios["daily_build_over_full_build"] < 1
+    assert 0 < report.ratios["daily_run_over_full_run"] < 1
     assert set(report.steps["daily"]) == {
+        "run",
         "landing_tables",
         "dbt_models",
         "serve_database",
-        "rest of the run",
+        "outcomes run, outside the run",
     }
     assert report.slowest["daily"]
     log = (tmp_path / "bench" / "bench.log").read_text()

@@ -5,8 +5,14 @@ written, and after the last day the warehouse equals a build from scratch."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+from browser import DevTools, chromium, free_port
 from dagster import AssetKey, DagsterEventType, build_schedule_context
 from daily import (
     KILLED_DAY,
@@ -21,12 +27,16 @@ from daily import (
 )
 
 from customer_outcomes.cli import dagster_instance
-from customer_outcomes.config import Settings
+from customer_outcomes.config import PROJECT_DIR, Settings
+from customer_outcomes.defs.automation import FULL_REFRESH_CONFIG
 from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
 
 MARTS = 17
+ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dagster"
+SKIP_WELCOME = """Array.from(document.querySelectorAll('button'))
+    .filter((b) => b.innerText.trim() === 'Skip').forEach((b) => b.click())"""
 
 
 def _run_day(defs, instance, day: int):
@@ -103,6 +113,7 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
         longest = max(len(r.user_message or "") for r in instance.all_logs(run_id))
         assert longest <= 2000, f"day {day}: a log line of {longest} characters"
         if day == 2:  # nothing new: no landing table, no event model
+            quiet_run = run_id
             assert not {k for k in materialized if k.path[0] in ("product", "billing", "crm")}
             assert AssetKey(["marts", "fct_account_usage_daily"]) not in materialized
             assert AssetKey(["marts", "dim_accounts"]) in materialized
@@ -132,10 +143,69 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
     full = defs.resolve_job_def("full_refresh").execute_in_process(
         instance=instance,
         run_config={
-            "ops": {"dbt_models": {"config": {"full_refresh": True}}},
+            "ops": {"dbt_models": {"config": FULL_REFRESH_CONFIG}},
             "resources": {"outcomes": {"config": {"as_of": as_of(LAST_DAY)}}},
         },
     )
     assert full.success
     assert differences(settings.warehouse, reference.warehouse) == []
     assert differences(settings.serve, reference.serve, ("marts",)) == []
+    screenshot_run_and_checks(tmp_path / "dagster", quiet_run, tmp_path)
+
+
+def _webserver(dagster_home: Path, log: Path):
+    port = free_port()
+    cmd = [str(Path(sys.executable).parent / "dagster-webserver"), "-m", "customer_outcomes.defs"]
+    cmd += ["-h", "127.0.0.1", "-p", str(port)]
+    env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                return proc, url
+        except OSError:
+            pass
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "dagster-webserver did not start"
+        time.sleep(0.5)
+
+
+def _page_text(browser: DevTools, session: str, expected: list[str], seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    text = ""
+    while time.monotonic() < deadline:
+        text = browser.evaluate("document.body ? document.body.innerText : ''", session) or ""
+        if all(e in text for e in expected):
+            # The UI's first visit asks to join its community: skip it, then let the last
+            # requests finish drawing.
+            browser.evaluate(SKIP_WELCOME, session)
+            time.sleep(1.0)
+            return browser.evaluate("document.body.innerText", session)
+        time.sleep(0.5)
+    return text
+
+
+def screenshot_run_and_checks(dagster_home: Path, run_id: str, tmp_path: Path) -> None:
+    """The Dagster UI of the test's instance, in headless Chromium: the page of a daily run
+    and the checks of a mart that run built, saved under test-artifacts/dagster/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc, url = _webserver(dagster_home, ARTIFACTS / "webserver.log")
+    browser = DevTools(chromium(), tmp_path / "chromium-profile", ARTIFACTS / "chromium.log")
+    try:
+        session = browser.open(f"{url}/runs/{run_id}")
+        text = _page_text(browser, session, ["Success", "dbt_models", "serve_database"])
+        browser.screenshot(ARTIFACTS / "run.png", session)
+        assert "Success" in text and "dbt_models" in text, text[:2000]
+        session = browser.open(f"{url}/assets/marts/fct_account_health?view=checks")
+        text = _page_text(browser, session, ["unique_combination_of_columns", "Passed"])
+        browser.screenshot(ARTIFACTS / "asset_checks.png", session)
+        assert "unique_combination_of_columns" in text, text[:2000]
+        for name in ("run.png", "asset_checks.png"):
+            assert (ARTIFACTS / name).stat().st_size > 10_000
+    finally:
+        browser.close()
+        proc.terminate()
+        proc.wait(20)

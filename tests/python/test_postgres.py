@@ -117,8 +117,8 @@ def pg_built(built, tmp_path_factory):
         )
         TIMINGS["dbt build"] = time.perf_counter() - started
         assert done.returncode == 0, done.stdout[-6000:]
-        # Again, now incremental: the snapshot models delete and re-insert their recent rows
-        # and record their state through Postgres SQL; the marts must still agree with DuckDB.
+        # Again, now incremental: the snapshot models delete their window and insert it again
+        # through Postgres SQL; the marts must still agree with DuckDB.
         started = time.perf_counter()
         again = subprocess.run(
             cmd, cwd=PROJECT_DIR, env=os.environ | dbt_env(built), capture_output=True, text=True

@@ -38,10 +38,9 @@ feature_events as (
 
 {# Aggregated in two steps (user-weeks, then account-feature-weeks) rather than with
     count(distinct user_id), which holds every group's distinct users until the end: counts,
-    sums and maxima spill to disk when they do not fit in memory_limit. The full refresh at
-    100 M events had run out of memory under 3GB in two benchmark builds of four; alone, at
-    1.5GB, this form took 91.4 s and 165 s of CPU against 95.9 s and 180 s. count(user_id)
-    skips the group of events without a user, as count(distinct user_id) did. -#}
+    sums and maxima spill to disk when they do not fit in memory_limit (DECISIONS.md, "Weekly
+    adoption counted in two steps"). count(user_id) skips the group of events without a user,
+    as count(distinct user_id) would. -#}
 user_weeks as (
     select
         account_id,

@@ -101,6 +101,8 @@ class DbtTranslator(DagsterDbtTranslator):
 
 class DbtBuildConfig(Config):
     full_refresh: bool = False
+    # dbt's threads for this build; 0: the profile's (OUTCOMES_THREADS).
+    threads: int = 0
 
 
 @dbt_assets(
@@ -120,6 +122,8 @@ def dbt_models(
         args.append("--full-refresh")
     else:
         args += ["--exclude", f"tag:{FULL_HISTORY_TAG}"]
+    if config.threads:
+        args += ["--threads", str(config.threads)]
     # The locations and the date reach dbt by environment (dagster-dbt starts dbt with a copy
     # of this process's): a date passed as --vars would make dbt parse the whole project again.
     with scoped_env(dbt_env(settings, outcomes.as_of or None)):
