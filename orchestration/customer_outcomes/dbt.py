@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,20 +73,24 @@ def _newest_source() -> float:
 
 def current_manifest(settings: Settings | None = None) -> Path:
     """The manifest the Dagster definitions read, parsed first (`dbt parse`) when it is missing
-    or older than the project's dbt files."""
+    or older than the project's dbt files. The parse writes to a folder of its own and its
+    manifest and partial parse are then moved into place, so a process reading the manifest
+    while another parses never sees half a file."""
     manifest = DEFINITIONS_MANIFEST
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source():
         return manifest
     env = os.environ | dbt_env(settings or Settings.from_env())
     # DBT_TARGET_PATH may point elsewhere (a test's or a user's build): the definitions read
-    # this manifest, so write it exactly here.
+    # this manifest, so it is written exactly here.
     env.pop("DBT_TARGET_PATH", None)
-    cmd = [dbt_executable(), "parse", *PROJECT_ARGS, "--target-path", str(manifest.parent)]
-    done = subprocess.run(
-        [*cmd, "--quiet"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
+        cmd = [dbt_executable(), "parse", *PROJECT_ARGS, "--target-path", scratch, "--quiet"]
+        done = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
+        for name in ("partial_parse.msgpack", "manifest.json"):  # the manifest last
+            os.replace(Path(scratch) / name, manifest.parent / name)
     return manifest
 
 

@@ -333,26 +333,6 @@ def test_the_committed_gx_project_matches_the_code():
         ), mart
 
 
-def test_the_suites_do_not_fingerprint_every_frame(monkeypatch):
-    """GX's pandas engine would hash each whole frame it validates (a fifth of the suites'
-    time); the loader keeps each file's SHA-256 instead, so the hash must never run."""
-    import pandas as pd
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    from customer_outcomes.gx_suites import ROW, context, validate_frame
-
-    context()
-
-    def refuse(_df):
-        raise AssertionError("GX hashed the frame")
-
-    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
-    row = ["n1", "acc_00001", "", "11", "", "2026-05-01T10:00:00Z"]
-    frame = pd.DataFrame([row], columns=NPS.strip().split(",")).astype("string[pyarrow]")
-    frame.insert(0, ROW, [1])
-    assert [v.rule for v in validate_frame(TABLES["nps_responses"], frame)] == ["range: 0 to 10"]
-
-
 def test_data_docs_render_only_the_newest_validation_results(tmp_path, monkeypatch):
     """Each load stores a validation result per file; the Data Docs render the newest
     DOCS_VALIDATION_RESULTS of them, not every result ever stored (the committed project too)."""
