@@ -1,7 +1,7 @@
 """Shared fixtures: a small demo landing directory and a warehouse built from it by dbt.
 
-The build runs ``dbt build`` (every model, data test and unit test) once per session; tests
-that only read open the DuckDB file read-only.
+The build runs ``dbt build`` (every model, data test and unit test) once per pytest run, shared
+by its processes; tests that only read open the DuckDB file read-only.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from customer_outcomes.config import Settings
-from customer_outcomes.dbt import run_dbt
+from customer_outcomes.dbt import run_dbt, scoped_env
 from customer_outcomes.demo import DemoSpec, generate
 from customer_outcomes.load import load_landing
 
@@ -35,29 +36,46 @@ def _dbt_paths_of_this_process(tmp_path_factory):
     os.environ["DBT_LOG_PATH"] = str(root / "logs")
 
 
+def _shared(tmp_path_factory, name: str) -> tuple[Path, FileLock]:
+    """A folder every test process of this pytest run shares (pytest-xdist's workers each have
+    a base temp folder below a common one), and a lock to make it once."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / name, FileLock(str(root / f"{name}.lock"))
+
+
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("landing")
-    generate(SMALL, out, progress=lambda _: None)
+    out, lock = _shared(tmp_path_factory, "small_landing")
+    with lock:
+        if not (out / ".done").exists():
+            generate(SMALL, out, progress=lambda _: None)
+            (out / ".done").touch()
     return out
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, small_landing) -> Settings:
-    """A warehouse loaded from the small landing data and built by ``dbt build``."""
-    root = tmp_path_factory.mktemp("warehouse")
+    """A warehouse loaded from the small landing data and built by ``dbt build``, once for all
+    test processes (tests read it, or copy it to change it)."""
+    root, lock = _shared(tmp_path_factory, "built")
     settings = Settings(
         landing=small_landing,
         warehouse=root / "warehouse.duckdb",
         serve=root / "serve.duckdb",
     )
-    results = load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
-    assert all(r.status == "loaded" for r in results)
-    os.environ["DBT_TARGET_PATH"] = str(root / "target")
-    os.environ["DBT_LOG_PATH"] = str(root / "logs")
     BUILT_TARGET.append(root / "target")
-    code = run_dbt(settings, ["build"], as_of=AS_OF, echo=False)
-    assert code == 0, "dbt build failed on the demo data; run `outcomes build` to see why"
+    with lock:
+        if not (root / ".done").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            results = load_landing(settings.warehouse, settings.landing, progress=lambda _: None)
+            assert all(r.status == "loaded" for r in results)
+            env = {"DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}
+            with scoped_env(env):
+                code = run_dbt(settings, ["build"], as_of=AS_OF, echo=False)
+            assert code == 0, "dbt build failed on the demo data; run `outcomes build` to see why"
+            (root / ".done").touch()
     return settings
 
 

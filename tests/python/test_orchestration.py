@@ -1,22 +1,16 @@
-"""Dagster: definitions, the refresh job end to end, write-audit-publish guarantees."""
+"""Dagster: the definitions, the tags the daily plan relies on, write-audit-publish guarantees.
+The refresh job day after day: test_daily_refresh.py."""
 
 import json
-import os
 import shutil
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import AssetKey
 
-from customer_outcomes.cli import run_refresh_job
 from customer_outcomes.config import Settings
-from customer_outcomes.demo import DemoSpec, generate
-from customer_outcomes.publish import marts_hash
-
-AS_OF = "2026-06-30"
-SPEC = DemoSpec(accounts=40, days=200, seed=3, end_date=date.fromisoformat(AS_OF))
+from customer_outcomes.publish import audit_and_publish, marts_hash
 
 
 def test_definitions_load():
@@ -83,51 +77,36 @@ def test_every_model_that_reads_the_date_is_tagged_as_of():
     assert "model.customer_outcomes.int_snapshot_dates" in tagged
 
 
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("orchestration")
-    settings = Settings(root / "landing", root / "warehouse.duckdb", root / "serve.duckdb")
-    generate(SPEC, settings.landing, progress=lambda _: None)
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(root / "dagster")
-    try:
-        assert run_refresh_job(settings, AS_OF)
-        yield settings
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+@pytest.fixture
+def published(built, tmp_path) -> Settings:
+    """The session's warehouse published to a serve file of this test's own."""
+    settings = Settings(built.landing, built.warehouse, tmp_path / "serve.duckdb")
+    audit_and_publish(settings.warehouse, settings.serve, progress=lambda _: None)
+    return settings
 
 
 def _serve_hash(serve: Path) -> str:
-    con = duckdb.connect(str(serve), read_only=True)
-    try:
+    with duckdb.connect(str(serve), read_only=True) as con:
         return marts_hash(con)
-    finally:
-        con.close()
 
 
-def test_the_job_publishes_the_marts_only(first_run):
-    con = duckdb.connect(str(first_run.serve), read_only=True)
-    schemas = {
-        r[0] for r in con.execute("select distinct schema_name from duckdb_tables()").fetchall()
-    }
-    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-    leaked = con.execute(
-        """select count(*) from marts.dim_accounts where csm_owner_hash like '%@%'"""
-    ).fetchone()[0]
-    stored = con.execute("select content_hash from marts._published").fetchone()[0]
-    con.close()
+def test_publish_writes_the_marts_only(published):
+    with duckdb.connect(str(published.serve), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("select schema_name from duckdb_tables()").fetchall()}
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        leaked = con.execute(
+            "select count(*) from marts.dim_accounts where csm_owner_hash like '%@%'"
+        ).fetchone()[0]
+        stored = con.execute("select content_hash from marts._published").fetchone()[0]
     # The stored hash is the hash of exactly what the serve file holds (not of the build's
     # marts attached beside it while publishing).
-    assert stored == _serve_hash(first_run.serve)
+    assert stored == _serve_hash(published.serve)
     assert schemas == {"marts"}
     assert {"fct_success_gaps", "fct_renewal_predictions", "_published"} <= tables
     assert leaked == 0
 
 
-def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
+def test_a_mart_that_breaks_its_promise_stops_publish(published, tmp_path):
     from dagster import materialize
 
     from customer_outcomes.defs.assets import serve_database
@@ -135,14 +114,15 @@ def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
 
     # A copy of the build database with one account twice in fct_success_gaps (its suite
     # expects account_id unique): the publish step fails and the serve file keeps its bytes.
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(first_run.warehouse, warehouse)
-    con = duckdb.connect(str(warehouse))
-    con.execute("insert into marts.fct_success_gaps select * from marts.fct_success_gaps limit 1")
-    con.close()
-    old = first_run.serve.read_bytes()
+    warehouse = tmp_path / "broken.duckdb"
+    shutil.copy(published.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.fct_success_gaps select * from marts.fct_success_gaps limit 1"
+        )
+    old = published.serve.read_bytes()
     outcomes = OutcomesSettings(
-        landing=str(first_run.landing), warehouse=str(warehouse), serve=str(first_run.serve)
+        landing=str(published.landing), warehouse=str(warehouse), serve=str(published.serve)
     )
     result = materialize([serve_database], resources={"outcomes": outcomes}, raise_on_error=False)
     assert not result.success
@@ -151,19 +131,19 @@ def test_a_mart_that_breaks_its_promise_stops_publish(first_run, tmp_path):
     assert "unchanged" in str(failure.event_specific_data.error)
     # Not retried: the same marts would break the same promise again.
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
-    assert first_run.serve.read_bytes() == old
+    assert published.serve.read_bytes() == old
 
 
-def test_a_reader_of_the_serve_file_neither_blocks_a_publish_nor_sees_it(first_run):
-    reader = duckdb.connect(str(first_run.serve), read_only=True)
+def test_a_reader_of_the_serve_file_neither_blocks_a_publish_nor_sees_it(published):
+    reader = duckdb.connect(str(published.serve), read_only=True)
     seen = reader.execute("select published_at from marts._published").fetchone()[0]
-    before = _serve_hash(first_run.serve)
-    assert run_refresh_job(first_run, AS_OF)
+    before = _serve_hash(published.serve)
+    audit_and_publish(published.warehouse, published.serve, progress=lambda _: None)
     assert reader.execute("select published_at from marts._published").fetchone()[0] == seen
     reader.close()
-    with duckdb.connect(str(first_run.serve), read_only=True) as fresh:
+    with duckdb.connect(str(published.serve), read_only=True) as fresh:
         assert fresh.execute("select published_at from marts._published").fetchone()[0] > seen
-    assert _serve_hash(first_run.serve) == before
+    assert _serve_hash(published.serve) == before
 
 
 def test_the_daily_refresh_leaves_out_only_the_whole_history_event_tests():

@@ -97,7 +97,9 @@ def test_no_record_after_the_cutoff_changes_a_feature_row(built, tmp_path, monke
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     settings = Settings(built.landing, copy, tmp_path / "serve.duckdb")
-    assert run_dbt(settings, ["run", "-s", "+int_renewal_features"], as_of=AS_OF, echo=False) == 0
+    # --full-refresh: every snapshot recomputed from the tampered data, not only the window.
+    args = ["run", "-s", "+int_renewal_features", "--full-refresh"]
+    assert run_dbt(settings, args, as_of=AS_OF, echo=False) == 0
     after = _features(copy)
 
     feature_cols = [c for c in before.columns if c not in LABEL_COLUMNS | {"contract_id"}]

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from customer_outcomes.config import PROJECT_DIR
+from customer_outcomes.config import PROJECT_DIR, Settings
 from customer_outcomes.dbt import dbt_env, dbt_executable
 
 pytestmark = pytest.mark.slow
@@ -241,7 +241,10 @@ def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
     for name in ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests"):
         (project / name).symlink_to(PROJECT_DIR / name)
     (project / "target").symlink_to(BUILT_TARGET[0])
-    env = os.environ | dbt_env(built)
+    # mf opens the warehouse as dbt does, for writing: a copy, as other tests read the original.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = os.environ | dbt_env(Settings(built.landing, copy, built.serve))
     env.pop("DBT_TARGET_PATH", None)
     env["DBT_LOG_PATH"] = str(tmp_path / "logs")
     out = tmp_path / "usage_traps.csv"
@@ -271,7 +274,11 @@ def test_docs_generate_builds_the_site_with_lineage_exposure_and_columns(built, 
     target = tmp_path / "docs"
     target.mkdir()
     shutil.copy(BUILT_TARGET[0] / "manifest.json", target / "manifest.json")
-    env = dict(os.environ | dbt_env(built), DBT_LOG_PATH=str(tmp_path / "logs"))
+    # dbt opens the warehouse for writing to read its catalog: a copy (other tests read it).
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = os.environ | dbt_env(Settings(built.landing, copy, built.serve))
+    env["DBT_LOG_PATH"] = str(tmp_path / "logs")
     result = subprocess.run(
         [
             dbt_executable(),

@@ -252,7 +252,7 @@ def test_a_redelivery_with_other_content_fails_the_build_before_the_event_models
     assert _usage_rows(settings.warehouse, daily) == before
 
 
-WINDOWS = DemoSpec(accounts=60, days=500, seed=11, end_date=date(2026, 5, 31))
+WINDOWS = DemoSpec(accounts=40, days=400, seed=11, end_date=date(2026, 5, 31))
 WINDOW_COLUMNS = """contract_id, account_id, cutoff_date, active_users_7d, user_days_7d,
     user_days_28d, user_days_prior_28d, events_28d, core_features_28d"""
 
