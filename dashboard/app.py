@@ -52,6 +52,9 @@ try:
                 f"{snap.published_at:%Y-%m-%d %H:%M} UTC"
             )
             st.caption(f"Content hash `{snap.content_hash[:16]}`")
+        stale = serve_data.stale_data()
+        if stale:
+            st.warning(stale)
         page.run()
 finally:
     snapshot_cm.__exit__(None, None, None)

@@ -156,3 +156,22 @@ def pct(value: Any, digits: int = 1) -> str:
 
 def number(value: Any, digits: int = 1) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.{digits}f}"
+
+
+def stale_data() -> str | None:
+    """A sentence when the as-of date lies more than var freshness_warn_days past the newest
+    data loaded (marts.fct_data_freshness), else None."""
+    frame = snapshot().df(
+        """select as_of_date, newest_data_date, days_past_newest_data, freshness_warn_days
+        from marts.fct_data_freshness where is_stale"""
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    if pd.isna(row["newest_data_date"]):
+        return f"No data is loaded up to {row['as_of_date']:%Y-%m-%d}: every figure is empty."
+    return (
+        f"The data ends on {row['newest_data_date']:%Y-%m-%d}, {int(row['days_past_newest_data'])} "
+        f"days before the as-of date {row['as_of_date']:%Y-%m-%d}: figures for the days since "
+        "are extrapolated (renewals due since count as churn, months without data look flat)."
+    )

@@ -16,7 +16,7 @@ predictions = snap.df(
         predictions.renewal_date, accounts.account_name, accounts.segment,
         predictions.expiring_arr, predictions.renewal_probability, predictions.risk_band,
         predictions.arr_at_risk, predictions.top_drivers, predictions.contract_id,
-        predictions.model_version, predictions.scored_at
+        predictions.model_version, predictions.model_status, predictions.scored_at
     from marts.fct_renewal_predictions as predictions
     inner join marts.dim_accounts as accounts on predictions.account_id = accounts.account_id
     where {where}
@@ -25,6 +25,23 @@ predictions = snap.df(
 )
 if predictions.empty:
     st.info("No pending renewals scored in the horizon for this selection.")
+    st.stop()
+NO_MODEL = {
+    "no_signal": "The model found no signal in this data: no feature separates the renewals "
+    "that renewed from those that churned, so no account is ranked.",
+    "too_few": "Too few closed renewals to train a model (var renewal_min_training): no "
+    "account is ranked.",
+    "one_class": "Every closed renewal had the same outcome: no model can be trained, so no "
+    "account is ranked.",
+}
+status = predictions["model_status"].iloc[0]
+if status in NO_MODEL:
+    st.warning(NO_MODEL[status])
+    st.dataframe(
+        predictions[["renewal_date", "account_name", "segment", "expiring_arr"]],
+        hide_index=True,
+        width="stretch",
+    )
     st.stop()
 
 st.caption(
@@ -64,7 +81,7 @@ chart = (
 st.altair_chart(chart, width="stretch")
 
 st.dataframe(
-    predictions.drop(columns=["model_version", "scored_at"]),
+    predictions.drop(columns=["model_version", "model_status", "scored_at"]),
     hide_index=True,
     width="stretch",
     column_config={

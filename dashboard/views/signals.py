@@ -10,7 +10,7 @@ snap = sd.snapshot()
 
 st.title("Signal evaluation")
 signals = snap.df(
-    """select signal, feature, roc_auc, brier_score, n_with_signal, n_test, n_train,
+    """select signal, feature, status, roc_auc, brier_score, n_with_signal, n_test, n_train,
         test_from_date, model_version
     from marts.fct_renewal_signal_evaluation order by roc_auc desc nulls last"""
 )
@@ -18,6 +18,24 @@ if signals.empty:
     st.info("No signal evaluation published (too few closed renewals to test on).")
     st.stop()
 
+NOT_SCORED = {
+    "no_data": "no renewal in the data carries it",
+    "too_few": "too few test renewals carry it",
+    "one_class": "its renewals all had the same outcome",
+    "no_signal": "the model found no signal in this data",
+}
+unscored = signals[signals["status"] != "ok"]
+if not unscored.empty:
+    st.info(
+        "Not scored: "
+        + "; ".join(
+            f"{r.signal} ({NOT_SCORED.get(r.status, r.status)})" for r in unscored.itertuples()
+        )
+        + "."
+    )
+signals = signals[signals["status"] == "ok"]
+if signals[signals["signal"] != "full_model"].empty:
+    st.stop()
 auc = dict(zip(signals["signal"], signals["roc_auc"], strict=True))
 best_single = signals[signals["signal"] != "full_model"].iloc[0]
 nps_auc = auc.get("nps")

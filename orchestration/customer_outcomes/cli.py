@@ -352,7 +352,30 @@ def summarize(settings: Settings) -> None:
         con.close()
 
 
+def _summarize_freshness(con) -> None:
+    stale = con.execute(
+        """select as_of_date, newest_data_date, days_past_newest_data, freshness_warn_days
+        from marts.fct_data_freshness where is_stale"""
+    ).fetchone()
+    if stale and stale[1] is None:
+        _say(f"WARNING: no data is loaded up to the as-of date {stale[0]:%Y-%m-%d}")
+    elif stale:
+        _say(
+            f"WARNING: the data ends on {stale[1]:%Y-%m-%d}, {stale[2]} days before the as-of "
+            f"date {stale[0]:%Y-%m-%d} (more than var freshness_warn_days, {stale[3]}): "
+            "figures since are extrapolated; pass --as-of to build as of the data's end"
+        )
+
+
+NO_MODEL = {
+    "no_signal": "the model found no signal in this data: no account is ranked",
+    "too_few": "too few closed renewals to train a model (var renewal_min_training)",
+    "one_class": "every closed renewal had the same outcome: no model can be trained",
+}
+
+
 def _summarize_marts(con) -> None:
+    _summarize_freshness(con)
     month = con.execute(
         """select month_start, grr, nrr, grr_ttm, nrr_ttm, ending_arr, accounts_at_end
         from marts.fct_customer_metrics_monthly
@@ -388,11 +411,17 @@ def _summarize_marts(con) -> None:
         """select count(*) from information_schema.tables
         where table_name = 'fct_renewal_predictions'"""
     ).fetchone()[0]:
+        status = con.execute(
+            "select min(model_status) from marts.fct_renewal_predictions"
+        ).fetchone()[0]
+        if status in NO_MODEL:
+            _say(f"renewal risk: {NO_MODEL[status]}")
         for row in con.execute(
             """select a.account_name, p.renewal_date, p.renewal_probability, p.arr_at_risk,
                       p.top_drivers
             from marts.fct_renewal_predictions as p
             inner join marts.dim_accounts as a on p.account_id = a.account_id
+            where p.model_status = 'ok'
             order by p.arr_at_risk desc limit 5"""
         ).fetchall():
             _say(

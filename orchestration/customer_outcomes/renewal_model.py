@@ -2,10 +2,16 @@
 
 Called by the dbt Python models ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation``
 and ``fct_renewal_calibration`` with the rows of ``int_renewal_features`` (features as of each
-renewal's cut-off). Only closed renewals decided by the training date are trained and evaluated
-on (by default the Monday of the as-of week, so the training is the same all week); pending
-ones are only scored. Everything is seeded, and rows are sorted first, so the same data and
-seed give the same output.
+renewal's cut-off). A renewal is trained and evaluated on only once its outcome window has
+closed by the training date (renewal date + grace period <= training date; by default the
+training date is the Monday of the as-of week, so the training is the same all week): a renewal
+can be signed early, a churn is known only when the grace period ends, so an earlier rule would
+see the recent renewals but not the recent churns. Pending ones are only scored. Everything is
+seeded, and rows are sorted first, so the same data and seed give the same output.
+
+Honest empty cases: a signal with no data, one class or too few test renewals gets a status
+and no score; a model trained on too few renewals, on one class, or that learned nothing
+(``no_signal``) scores nothing and says so in ``model_status``.
 """
 
 from __future__ import annotations
@@ -89,8 +95,19 @@ class Settings:
     seed: int = 42
     risk_high_below: float = 0.5
     risk_medium_below: float = 0.75
-    # Train on the closed renewals decided on or before this date (every closed one if None).
+    # Train on the renewals whose outcome window (renewal date + grace_period_days) closed on
+    # or before this date (None: the rows' as_of_date).
     training_date: date | None = None
+    grace_period_days: int = 30
+    # Fewer closed renewals than this in the training set: no model (model_status 'too_few').
+    min_training: int = 40
+    # Fewer test renewals carrying a signal than this: no score (status 'too_few').
+    min_evaluated: int = 20
+
+
+# A model whose probabilities on its training set all lie within this distance of the base
+# rate (or of one another) has learned nothing that ranks accounts: model_status 'no_signal'.
+NO_SIGNAL_BAND = 0.02
 
 
 @dataclass
@@ -100,23 +117,31 @@ class Result:
     calibration: pd.DataFrame
     model_version: str
     model_type: str
+    model_status: str
 
 
 @dataclass
 class Trained:
-    """What the training set (the closed renewals decided by the training date) alone decides:
-    the model chosen, refitted on all of it, and its test-set evaluation."""
+    """What the training set (the closed renewals whose outcome window closed by the training
+    date) alone decides: the model chosen, refitted on all of it, its test-set evaluation and
+    its status (ok, no_signal, too_few, one_class; ``final`` is None unless ok)."""
 
     model_type: str
-    final: Pipeline
+    final: Pipeline | None
     signals: pd.DataFrame
     calibration: pd.DataFrame
     version: str
+    status: str = "ok"
 
 
 def settings_from_frame(frame: pd.DataFrame) -> Settings:
     """Settings from the one-row model int_renewal_model_settings (the project vars)."""
     row = frame.iloc[0]
+    optional = {
+        name: int(row[name])
+        for name in ("grace_period_days", "min_training", "min_evaluated")
+        if name in frame.columns and pd.notna(row[name])
+    }
     return Settings(
         test_share=float(row["test_share"]),
         seed=int(row["seed"]),
@@ -127,6 +152,7 @@ def settings_from_frame(frame: pd.DataFrame) -> Settings:
             if "training_date" in frame.columns and pd.notna(row["training_date"])
             else None
         ),
+        **optional,
     )
 
 
@@ -299,6 +325,50 @@ def _fit_signal(col: str, train: pd.DataFrame, test: pd.DataFrame, seed: int):
     return _scores(test["renewed_label"].astype(int), pipe.predict_proba(test[[col]])[:, 1])
 
 
+def signal_status(
+    col: str, train: pd.DataFrame, test: pd.DataFrame, min_evaluated: int
+) -> tuple[str, int]:
+    """Whether a single signal can be scored on this split, and the test renewals carrying it:
+    ``no_data`` (absent from the training or the test renewals), ``too_few`` (fewer than
+    ``min_evaluated`` test renewals carry it), ``one_class`` (its test or training renewals
+    all renewed or all churned) or ``ok``."""
+    present_test = test[test[col].notna()]
+    present_train = train[train[col].notna()]
+    if present_test.empty or present_train.empty:
+        return "no_data", len(present_test)
+    if len(present_test) < min_evaluated:
+        return "too_few", len(present_test)
+    if present_test["renewed_label"].nunique() < 2 or train["renewed_label"].nunique() < 2:
+        return "one_class", len(present_test)
+    return "ok", len(present_test)
+
+
+def model_status(closed: pd.DataFrame, settings: Settings) -> str:
+    """Whether the closed renewals can train a model: too_few, one_class or ok."""
+    if len(closed) < settings.min_training:
+        return "too_few"
+    train, _ = time_split(closed, settings.test_share)
+    fit_part, _ = time_split(train, settings.test_share)
+    if any(part["renewed_label"].nunique() < 2 for part in (closed, train, fit_part)):
+        return "one_class"
+    return "ok"
+
+
+def learned_nothing(pipe: Pipeline, frame: pd.DataFrame) -> bool:
+    """A model that keeps no feature (every coefficient zero), or whose probabilities on its
+    training rows all lie within NO_SIGNAL_BAND of the base rate or of their median (a
+    penalized intercept can shift a constant prediction off the base rate)."""
+    model = pipe[-1]
+    if hasattr(model, "coef_") and not np.any(model.coef_):
+        return True
+    p = pipe.predict_proba(frame[NUMERIC + CATEGORICAL])[:, 1]
+    base = frame["renewed_label"].astype(int).mean()
+    return bool(
+        np.max(np.abs(p - base)) < NO_SIGNAL_BAND
+        or np.max(np.abs(p - np.median(p))) < NO_SIGNAL_BAND
+    )
+
+
 def run(
     features: pd.DataFrame,
     settings: Settings,
@@ -312,16 +382,16 @@ def run(
 
     With ``cache_dir``, the training (everything the closed renewals alone decide) is kept
     there and reused while the closed renewals, the settings, this module and scikit-learn
-    are the same: a daily run with no renewal decided by the training date since the last
-    training only scores (see ``_trained``)."""
+    are the same: a daily run with no outcome window closed since the last training only
+    scores (see ``_trained``)."""
     df = prepare(features)
-    closed = training_set(df, settings.training_date)
+    closed = training_set(df, settings.training_date, settings.grace_period_days)
     pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
     # The training depends on the training set, not on the date that chose it.
     settings_for_training = replace(settings, training_date=None)
     with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
         trained = _trained(closed, settings_for_training, pool, cache_dir)
-        predictions = _predict(trained.final, pending, closed, settings, pool)
+        predictions = _predict(trained, pending, closed, settings, pool)
     predictions["model_version"] = trained.version
     return Result(
         predictions,
@@ -329,29 +399,24 @@ def run(
         trained.calibration.copy(),
         trained.version,
         trained.model_type,
+        trained.status,
     )
 
 
-def training_set(df: pd.DataFrame, training_date: date | None) -> pd.DataFrame:
-    """The closed renewals decided on or before ``training_date`` whose cut-off is too (all
-    closed ones if None). A renewal decided more than renewal_cutoff_days early has its cut-off
-    at the as-of date until then, so its features still move each day: it waits."""
+def training_set(
+    df: pd.DataFrame, training_date: date | None, grace_period_days: int = 30
+) -> pd.DataFrame:
+    """The closed renewals whose outcome window has closed by ``training_date``: renewal date
+    + ``grace_period_days`` on or before it (None: the rows' as_of_date). Both outcomes are
+    then equally observable: a churn is known only once the grace period has passed, so a
+    renewal signed early waits as long as a churn would."""
     closed = df[df["is_closed"].astype(bool)]
     if training_date is None:
-        return closed
-    if "decided_on" not in closed.columns:
-        raise ValueError(
-            "int_renewal_features has no decided_on column: a training date needs the day each "
-            "closed renewal was decided"
-        )
-    decided = pd.to_datetime(closed["decided_on"])
-    if decided.isna().any():
-        raise ValueError(
-            "int_renewal_features: decided_on is null for closed renewal(s) "
-            + ", ".join(closed.loc[decided.isna(), "contract_id"].astype(str).head(5))
-        )
-    day = pd.Timestamp(training_date)
-    return closed[(decided <= day) & (pd.to_datetime(closed["cutoff_date"]) <= day)]
+        if "as_of_date" not in df.columns or df["as_of_date"].isna().all():
+            return closed
+        training_date = pd.Timestamp(df["as_of_date"].max()).date()
+    window_end = pd.to_datetime(closed["renewal_date"]) + pd.Timedelta(days=grace_period_days)
+    return closed[window_end <= pd.Timestamp(training_date)]
 
 
 def training_key(closed: pd.DataFrame, settings: Settings) -> str:
@@ -396,53 +461,98 @@ def _trained(
     return trained
 
 
-def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
-    train, test = time_split(closed, settings.test_share)
-    y_test = test["renewed_label"].astype(int)
+SIGNAL_COLUMNS = [
+    "signal",
+    "feature",
+    "status",
+    "roc_auc",
+    "brier_score",
+    "n_with_signal",
+    "n_test",
+    "n_train",
+    "test_from_date",
+]
 
-    # Choose the model on a validation window inside the training period (its newest
-    # renewals), never on the test set; then report the chosen model on the test set.
-    fit_part, validation = time_split(train, settings.test_share)
-    y_validation = validation["renewed_label"].astype(int)
-    candidates = {
-        name: pool.submit(_fit, pipe, fit_part) for name, pipe in _candidates(settings.seed).items()
-    }
-    signal_fits = {
-        signal: pool.submit(_fit_signal, col, train, test, settings.seed)
+
+def _signal_rows(
+    train: pd.DataFrame, test: pd.DataFrame, settings: Settings, pool: Executor
+) -> list[tuple]:
+    statuses = {
+        signal: signal_status(col, train, test, settings.min_evaluated)
         for signal, col in SIGNALS.items()
     }
-    validation_auc = {}
-    for name, fitted in candidates.items():
-        p = fitted.result().predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
-        validation_auc[name] = _scores(y_validation, p)[0] or 0.0
-    best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
-    chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
-    # The chosen model refitted on the whole training set scores the pending ones.
-    final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
-    test_p = chosen_fit.result().predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
-
-    signal_rows = []
+    fits = {
+        signal: pool.submit(_fit_signal, col, train, test, settings.seed)
+        for signal, col in SIGNALS.items()
+        if statuses[signal][0] == "ok"
+    }
+    rows = []
     for signal, col in SIGNALS.items():
-        auc, brier = signal_fits[signal].result()
-        signal_rows.append((signal, col, auc, brier, int(test[col].notna().sum())))
-    auc, brier = _scores(y_test, test_p)
-    signal_rows.append(("full_model", best, auc, brier, len(test)))
+        status, n_with = statuses[signal]
+        auc, brier = fits[signal].result() if signal in fits else (None, None)
+        rows.append((signal, col, status, auc, brier, n_with))
+    return rows
+
+
+def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
+    train, test = time_split(closed, settings.test_share) if len(closed) else (closed, closed)
+    status = model_status(closed, settings)
+    rows = _signal_rows(train, test, settings, pool)
+    calibration = pd.DataFrame(columns=["decile", "n", "mean_predicted", "observed_rate"])
+    best, final = "none", None
+    if status == "ok":
+        y_test = test["renewed_label"].astype(int)
+        # Choose the model on a validation window inside the training period (its newest
+        # renewals), never on the test set; then report the chosen model on the test set.
+        fit_part, validation = time_split(train, settings.test_share)
+        y_validation = validation["renewed_label"].astype(int)
+        candidates = {
+            name: pool.submit(_fit, pipe, fit_part)
+            for name, pipe in _candidates(settings.seed).items()
+        }
+        validation_auc = {}
+        for name, fitted in candidates.items():
+            p = fitted.result().predict_proba(validation[NUMERIC + CATEGORICAL])[:, 1]
+            validation_auc[name] = _scores(y_validation, p)[0] or 0.0
+        best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
+        chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
+        # The chosen model refitted on the whole training set scores the pending ones.
+        final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
+        test_p = chosen_fit.result().predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]
+        final = final_fit.result()
+        if learned_nothing(final, closed):
+            status, final = "no_signal", None
+        if y_test.nunique() == 2:
+            auc, brier = _scores(y_test, test_p)
+            full_status = "ok" if len(test) >= settings.min_evaluated else "too_few"
+        else:
+            auc, brier, full_status = None, None, "one_class"
+        if status == "no_signal":
+            full_status = "no_signal"
+        if full_status != "ok":
+            auc, brier = None, None
+        calibration = _calibration(y_test, test_p)
+    else:
+        auc, brier, full_status = None, None, status
+    rows.append(("full_model", best, full_status, auc, brier, len(test)))
     signals = pd.DataFrame(
-        signal_rows, columns=["signal", "feature", "roc_auc", "brier_score", "n_with_signal"]
+        [
+            (*row, len(test), len(train), test["renewal_date"].min() if len(test) else None)
+            for row in rows
+        ],
+        columns=SIGNAL_COLUMNS,
     )
-    signals["n_test"] = len(test)
-    signals["n_train"] = len(train)
-    signals["test_from_date"] = test["renewal_date"].min() if len(test) else None
-    calibration = _calibration(y_test, test_p)
-    version = _version(best, closed, settings)
+    version = _version(best if status == "ok" else status, closed, settings)
     for frame in (signals, calibration):
         frame["model_version"] = version
-    return Trained(best, final_fit.result(), signals, calibration, version)
+    return Trained(best, final, signals, calibration, version, status)
 
 
 def _predict(
-    pipe, pending, reference, settings: Settings, pool: Executor | None = None
+    trained: Trained, pending, reference, settings: Settings, pool: Executor | None = None
 ) -> pd.DataFrame:
+    """The pending renewals' probabilities, risk bands and drivers; all null, with the
+    reason in model_status, when there is no model to trust."""
     cols = [
         "contract_id",
         "account_id",
@@ -452,11 +562,13 @@ def _predict(
         "as_of_date",
     ]
     out = pending[cols].copy().reset_index(drop=True)
-    if len(pending) == 0:
-        for col in ("renewal_probability", "risk_band", "arr_at_risk", "top_drivers"):
-            out[col] = pd.Series(
-                dtype="float64" if col in ("renewal_probability", "arr_at_risk") else "object"
-            )
+    out["model_status"] = trained.status
+    pipe = trained.final
+    if len(pending) == 0 or pipe is None:
+        out["renewal_probability"] = pd.Series([np.nan] * len(out), dtype="float64")
+        out["risk_band"] = pd.Series([None] * len(out), dtype="object")
+        out["arr_at_risk"] = pd.Series([np.nan] * len(out), dtype="float64")
+        out["top_drivers"] = pd.Series([None] * len(out), dtype="object")
         return out
     p = pipe.predict_proba(pending[NUMERIC + CATEGORICAL])[:, 1]
     out["renewal_probability"] = np.round(p, 6)

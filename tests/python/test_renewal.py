@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, timedelta
+from itertools import pairwise
 
 import duckdb
 import pandas as pd
@@ -290,42 +291,71 @@ def test_an_unreadable_stored_training_is_trained_again(built, tmp_path):
     assert stored.read_bytes() != b"not a pickle"
 
 
-def _decided(features: pd.DataFrame) -> pd.Series:
-    return pd.to_datetime(features["decided_on"]).dt.date
+def _window_end(features: pd.DataFrame, grace: int = 30) -> pd.Series:
+    """The day each renewal's outcome is known either way: renewal date + grace period."""
+    return (pd.to_datetime(features["renewal_date"]) + pd.Timedelta(days=grace)).dt.date
 
 
-def test_closed_renewals_decided_after_the_training_date_are_not_trained_on(built):
-    """With a training date, only the closed renewals decided and cut off on or before it are
-    trained and evaluated on: poisoning the others changes nothing, and the training and test
-    sets together hold exactly the closed renewals decided and cut off by that date (counted
-    here from the rows); without one, every closed renewal counts."""
+def test_only_renewals_whose_outcome_window_closed_are_trained_on():
+    """Training date 2026-06-01, grace 30 days: a renewal enters training or test only when
+    renewal date + 30 <= 2026-06-01, that is renewal date on or before 2026-05-02, whatever
+    day it was decided. By hand: r1 renewed early (signed 03-01) for 04-15: window closed 05-15,
+    in. r2 churned, renewal 05-02: window closes 06-01, in. r3 renewed early (signed 04-20) for
+    05-10: window closes 06-09, out, although decided before the training date. r4 renewal
+    05-20, still pending in its grace period: out. r5 churned 03-01: in. r6 renewed, renewal
+    2026-07-01 signed 05-01: out."""
+    rows = pd.DataFrame(
+        {
+            "contract_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+            "renewal_date": pd.to_datetime(
+                ["2026-04-15", "2026-05-02", "2026-05-10", "2026-05-20", "2026-03-01", "2026-07-01"]
+            ),
+            "is_closed": [True, True, True, False, True, True],
+            "decided_on": pd.to_datetime(
+                ["2026-03-01", "2026-06-01", "2026-04-20", None, "2026-03-31", "2026-05-01"]
+            ),
+            "as_of_date": pd.to_datetime(["2026-06-03"] * 6),
+        }
+    )
+    picked = renewal_model.training_set(rows, date(2026, 6, 1), grace_period_days=30)
+    assert sorted(picked["contract_id"]) == ["r1", "r2", "r5"]
+    # Without a training date, the rows' as-of date (2026-06-03): r3 still waits (06-09).
+    assert sorted(renewal_model.training_set(rows, None, 30)["contract_id"]) == ["r1", "r2", "r5"]
+    assert sorted(renewal_model.training_set(rows, date(2026, 6, 9), 30)["contract_id"]) == [
+        "r1",
+        "r2",
+        "r3",
+        "r5",
+    ]
+
+
+def test_renewals_whose_outcome_window_is_open_change_nothing(built):
+    """On the demo data: flipping the label and a feature of every closed renewal whose window
+    has not closed by the training date changes neither the training nor a score, and the
+    training and test sets together hold exactly the closed renewals whose window closed."""
     features = _features(built.warehouse)
     closed = features["is_closed"].astype(bool)
-    assert _decided(features)[closed].notna().all() and _decided(features)[~closed].isna().all()
-    training_date = sorted(_decided(features)[closed])[int(closed.sum() * 0.8)]
-    cutoff = pd.to_datetime(features["cutoff_date"]).dt.date
-    later = closed & ((_decided(features) > training_date) | (cutoff > training_date))
-    assert 0 < later.sum() < closed.sum()
+    training_date = date.fromisoformat(AS_OF) - timedelta(days=60)
+    open_window = closed & (_window_end(features) > training_date)
+    assert 0 < open_window.sum() < closed.sum()
     settings = ModelSettings(seed=42, training_date=training_date)
     baseline = run(features, settings)
     n = baseline.signals.iloc[0]
-    assert n["n_train"] + n["n_test"] == (closed & ~later).sum()
+    assert n["n_train"] + n["n_test"] == (closed & ~open_window).sum()
     poisoned = features.copy()
-    poisoned.loc[later, "renewed_label"] = 1 - poisoned.loc[later, "renewed_label"]
-    poisoned.loc[later, "intent_score"] = 0.0
+    poisoned.loc[open_window, "renewed_label"] = 1 - poisoned.loc[open_window, "renewed_label"]
+    poisoned.loc[open_window, "intent_score"] = 0.0
     result = run(poisoned, settings)
     assert result.model_version == baseline.model_version
     for name in ("predictions", "signals", "calibration"):
         pd.testing.assert_frame_equal(getattr(result, name), getattr(baseline, name))
-    everything = run(features, ModelSettings(seed=42)).signals.iloc[0]
-    assert everything["n_train"] + everything["n_test"] == closed.sum()
 
 
 def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_path, monkeypatch):
     """A later day of the same week: a pending renewal has been decided since the Monday
-    (closed, decided_on after the training date) and the pending features moved. The weekly
-    training date keeps the training set, so the stored training serves it (no fit); a daily
-    training date (the new as-of date) trains again."""
+    (closed, its outcome window still open) and the pending features moved. The weekly
+    training date keeps the training set, so the stored training serves it (no fit); a
+    training date on which another window has closed trains again."""
     features = _features(built.warehouse)
     monday = date(2026, 6, 29)
     weekly = ModelSettings(seed=42, training_date=monday)
@@ -344,24 +374,23 @@ def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_
     # Decided since the Monday: scored before, now neither trained on nor scored.
     assert later.loc[decided, "contract_id"] in set(first.predictions["contract_id"])
     assert later.loc[decided, "contract_id"] not in set(reused.predictions["contract_id"])
+    # A training date on which another outcome window has closed trains again.
+    next_close = min(d for d in _window_end(later)[later["is_closed"].astype(bool)] if d > monday)
     with pytest.raises(RuntimeError, match="trained"):
-        run(later, ModelSettings(seed=42, training_date=date(2026, 7, 2)), cache_dir=tmp_path)
+        run(later, ModelSettings(seed=42, training_date=next_close), cache_dir=tmp_path)
 
 
 def test_the_training_is_found_by_its_rows_not_by_the_training_date(built, tmp_path, monkeypatch):
-    """Two training dates with no renewal decided (or cut off) between them choose the same
-    rows: the second run reads the first one's training (no fit) and reports the same
+    """Two training dates with no outcome window closing between them choose the same rows:
+    the second run reads the first one's training (no fit) and reports the same
     model_version, as the date is not part of the training's key."""
     features = _features(built.warehouse)
-    first_date, second_date = date(2026, 6, 26), date(2026, 6, 28)
-    closed = features["is_closed"].astype(bool)
-    between = closed & (
-        _decided(features).between(first_date + timedelta(days=1), second_date)
-        | pd.to_datetime(features["cutoff_date"]).dt.date.between(
-            first_date + timedelta(days=1), second_date
-        )
-    )
-    assert not between.any()
+    ends = sorted(set(_window_end(features)[features["is_closed"].astype(bool)]))
+    # The longest stretch between two windows closing before the as-of date.
+    gaps = [(b - a, a, b) for a, b in pairwise(ends) if b <= date(2026, 6, 30)]
+    _, first_date, next_end = max(gaps)
+    second_date = next_end - timedelta(days=1)
+    assert second_date > first_date
     first = run(features, ModelSettings(seed=42, training_date=first_date), cache_dir=tmp_path)
     monkeypatch.setattr(renewal_model, "_fit", _no_training)
     second = run(features, ModelSettings(seed=42, training_date=second_date), cache_dir=tmp_path)
@@ -369,7 +398,7 @@ def test_the_training_is_found_by_its_rows_not_by_the_training_date(built, tmp_p
     pd.testing.assert_frame_equal(second.signals, first.signals)
 
 
-def test_settings_read_the_training_date_and_a_training_date_needs_decided_on():
+def test_settings_read_the_training_date_and_the_minimums():
     frame = pd.DataFrame(
         {
             "test_share": [0.3],
@@ -387,10 +416,81 @@ def test_settings_read_the_training_date_and_a_training_date_needs_decided_on():
     assert renewal_model.settings_from_frame(frame.drop(columns="training_date")) == (
         ModelSettings(seed=7)
     )
-    rows = pd.DataFrame({"contract_id": ["c1"], "is_closed": [True], "cutoff_date": ["2026-01-01"]})
-    with pytest.raises(ValueError, match="decided_on"):
-        renewal_model.training_set(rows, date(2026, 3, 2))
-    rows["decided_on"] = [None]
-    with pytest.raises(ValueError, match=r"null for closed renewal\(s\) c1"):
-        renewal_model.training_set(rows, date(2026, 3, 2))
-    assert len(renewal_model.training_set(rows, None)) == 1
+    frame["grace_period_days"] = [45]
+    frame["min_training"] = [10]
+    frame["min_evaluated"] = [5]
+    assert renewal_model.settings_from_frame(frame) == ModelSettings(
+        seed=7,
+        training_date=date(2026, 3, 2),
+        grace_period_days=45,
+        min_training=10,
+        min_evaluated=5,
+    )
+
+
+def _statuses(result) -> dict[str, str]:
+    return dict(zip(result.signals["signal"], result.signals["status"], strict=True))
+
+
+def test_signals_without_data_are_not_scored(built):
+    """A customer base with no NPS, no goals and no renewal-intent answers: those signals are
+    no_data with no AUC or Brier score, and the others are still scored."""
+    features = _features(built.warehouse)
+    for col in ("nps_score", "goal_pace_pct", "goal_attainment_pct", "intent_score"):
+        features[col] = None
+    result = run(features, ModelSettings(seed=42))
+    statuses = _statuses(result)
+    assert {s: statuses[s] for s in ("nps", "goal_attainment", "renewal_intent")} == {
+        "nps": "no_data",
+        "goal_attainment": "no_data",
+        "renewal_intent": "no_data",
+    }
+    silent = result.signals[result.signals["status"] != "ok"]
+    assert silent["roc_auc"].isna().all() and silent["brier_score"].isna().all()
+    assert statuses["usage"] == statuses["health_score"] == "ok"
+    assert result.signals.set_index("signal").loc["nps", "n_with_signal"] == 0
+
+
+def test_a_signal_on_too_few_or_one_class_renewals_is_not_scored(built):
+    features = _features(built.warehouse)
+    many = run(features, ModelSettings(seed=42, min_evaluated=10_000))
+    assert set(_statuses(many).values()) <= {"too_few", "no_data"}
+    assert _statuses(many)["full_model"] == "too_few"
+    assert many.signals["roc_auc"].isna().all()
+    one_class = features.copy()
+    one_class["renewed_label"] = one_class["renewed_label"].where(
+        ~one_class["is_closed"].astype(bool), 1
+    )
+    result = run(one_class, ModelSettings(seed=42))
+    assert result.model_status == "one_class"
+    assert set(result.signals["status"]) <= {"one_class", "no_data"}
+    assert result.predictions["renewal_probability"].isna().all()
+
+
+def test_a_model_that_learned_nothing_scores_nothing(built):
+    """Every feature the same for every renewal: the model can keep no feature, its
+    probabilities are the base rate. Its predictions say no_signal, with no probability, band,
+    ARR at risk or drivers, and the full model's row has no score."""
+    features = _features(built.warehouse)
+    for col in renewal_model.NUMERIC:
+        features[col] = 1.0 if col != "expiring_arr" else features[col]
+    features["expiring_arr"] = 1000.0
+    for col in renewal_model.CATEGORICAL:
+        features[col] = "same"
+    result = run(features, ModelSettings(seed=42))
+    assert result.model_status == "no_signal"
+    predictions = result.predictions
+    assert len(predictions) > 0 and (predictions["model_status"] == "no_signal").all()
+    for col in ("renewal_probability", "risk_band", "arr_at_risk", "top_drivers"):
+        assert predictions[col].isna().all(), col
+    full = result.signals.set_index("signal").loc["full_model"]
+    assert full["status"] == "no_signal" and pd.isna(full["roc_auc"])
+
+
+def test_a_training_set_below_the_minimum_trains_no_model(built):
+    features = _features(built.warehouse)
+    result = run(features, ModelSettings(seed=42, min_training=10_000))
+    assert result.model_status == "too_few"
+    assert (result.predictions["model_status"] == "too_few").all()
+    assert result.predictions["renewal_probability"].isna().all()
+    assert result.calibration.empty

@@ -305,3 +305,54 @@ def test_unique_on_duckdb_reports_each_duplicated_value_with_its_count(
     finally:
         con.close()
     assert stored == [(first, 3), (second, 2)]
+
+
+def test_data_freshness_names_the_newest_data_and_warns_when_stale(built, tmp_path, capsys):
+    """As of the data's end the build is fresh; 100 days later it is stale: the mart says so
+    with the newest data date (worked out here from the staging tables), dbt's log warns, and
+    the summary of `outcomes run` says so."""
+    import shutil
+    from datetime import date, timedelta
+
+    import duckdb
+    from conftest import AS_OF
+
+    from customer_outcomes.cli import summarize
+
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    newest = max(
+        con.execute(
+            f"""select max(event_date) from staging.stg_product__usage_events
+            where (is_session_start or is_feature_use) and event_date <= '{AS_OF}'
+            union all select max(cast(coalesce(signed_at, start_date) as date))
+                from staging.stg_billing__contracts
+                where cast(coalesce(signed_at, start_date) as date) <= '{AS_OF}'
+            union all select max(cast(responded_at as date)) from staging.stg_surveys__nps_responses
+            union all select max(cast(recorded_at as date))
+                from staging.stg_success__goal_measurements"""
+        ).fetchall()
+    )[0]
+    fresh = con.execute("select * from marts.fct_data_freshness").df().iloc[0]
+    con.close()
+    assert fresh["newest_data_date"].date() == newest
+    assert not fresh["is_stale"] and fresh["freshness_warn_days"] == 14
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, copy)
+    later = (date.fromisoformat(AS_OF) + timedelta(days=100)).isoformat()
+    cmd = [dbt_executable(), "--no-use-colors", "run", "-s", "fct_data_freshness"]
+    cmd += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    settings = Settings(built.landing, copy, tmp_path / "serve.duckdb")
+    env = os.environ | dbt_env(settings, later) | {"DBT_TARGET_PATH": str(tmp_path / "target")}
+    done = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    days = (date.fromisoformat(later) - newest).days
+    assert (
+        f"stale data: the as-of date {later} is {days} days past the newest data loaded "
+        f"({newest.isoformat()}" in done.stdout
+    )
+    summarize(settings)
+    assert (
+        f"WARNING: the data ends on {newest.isoformat()}, {days} days before the as-of date "
+        f"{later}" in capsys.readouterr().out
+    )

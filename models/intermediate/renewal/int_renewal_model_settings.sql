@@ -1,8 +1,8 @@
 {#- The renewal model's settings (project vars) as one row, for the dbt Python models, which
     read tables rather than vars.
 
-    training_date: the model trains on the closed renewals decided on or before it (their
-    decided_on), and scores the pending ones every run. renewal_training_cadence 'weekly' (the
+    training_date: the model trains on the closed renewals whose outcome window (renewal date
+    + grace_period_days) closed on or before it, and scores the pending ones every run. renewal_training_cadence 'weekly' (the
     default) sets it to the Monday of as_of_date's week, so the training set, and the stored
     training (renewal_model), stay the same all week and a daily run only scores; 'daily' sets
     it to as_of_date. Renewals decided since are neither trained on nor scored. -#}
@@ -22,4 +22,7 @@ select
     cast({{ var('renewal_model_seed') }} as integer) as seed,
     cast({{ var('risk_high_below') }} as {{ type_double() }}) as risk_high_below,
     cast({{ var('risk_medium_below') }} as {{ type_double() }}) as risk_medium_below,
+    cast({{ var('grace_period_days') }} as integer) as grace_period_days,
+    cast({{ var('renewal_min_training') }} as integer) as min_training,
+    cast({{ var('renewal_min_evaluated') }} as integer) as min_evaluated,
     {{ training_date }} as training_date

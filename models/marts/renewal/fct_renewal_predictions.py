@@ -25,6 +25,7 @@ def model(dbt, session):
             "risk_band",
             "arr_at_risk",
             "top_drivers",
+            "model_status",
             "model_version",
             "scored_at",
         ]
