@@ -1,22 +1,7 @@
 {#- Run hooks that differ by engine.
 
-    engine_notes (on-run-start): says in the build output what this engine skips. The renewal
-    prediction marts are dbt Python models; DuckDB runs them in-process, Postgres and Spark
-    (as configured here) have no Python models, so those three marts are not built there.
-
     grant_marts_schema (on-run-end): the `grants` config gives the BI role select on each
     mart; the role also needs usage on the marts schema, and on nothing else. -#}
-{% macro engine_notes() -%}
-    {%- if execute and target.type != 'duckdb' -%}
-        {{ log(
-            "customer_outcomes: target '" ~ target.name ~ "' (" ~ target.type ~ ") has no dbt "
-            ~ "Python models here: fct_renewal_predictions, fct_renewal_signal_evaluation and "
-            ~ "fct_renewal_calibration are skipped (DuckDB builds them). Every other model and "
-            ~ "test runs.", info=True
-        ) }}
-    {%- endif -%}
-{%- endmacro %}
-
 {% macro grant_marts_schema() -%}
     {%- if target.type == 'postgres' -%}
         grant usage on schema {{ generate_schema_name('marts', none) }}

@@ -17,7 +17,7 @@ import duckdb
 # use them, so `outcomes build` starts dbt sooner.
 from .config import DAGSTER_HOME, PROJECT_DIR, Settings
 from .contract import TABLES
-from .dbt import run_dbt, scoped_env
+from .dbt import build_project, scoped_env
 from .publish import MartsBreakPromises, audit_and_publish
 from .publish import check_marts as marts_keep_promises
 
@@ -100,7 +100,7 @@ ALL_HELP = "build every asset, not only what the new data and the new day change
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    return run_dbt(_settings(args), ["build", *args.dbt_args], as_of=args.as_of)
+    return build_project(_settings(args), args.dbt_args, as_of=args.as_of)
 
 
 def cmd_copy_raw(args: argparse.Namespace) -> int:
@@ -211,7 +211,7 @@ def _run_refresh_job(
     from dagster import AssetCheckSeverity
 
     from .defs import build_definitions
-    from .defs.automation import FULL_REFRESH_CONFIG, refresh_plan
+    from .defs.automation import DBT_OPS, FULL_REFRESH_CONFIG, refresh_plan
     from .plan import PID_TAG, close_abandoned_run, run_tags
 
     instance = dagster_instance()
@@ -233,7 +233,8 @@ def _run_refresh_job(
         run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}},
             "resources": {"outcomes": {"config": {"as_of": as_of or ""}}},
-            "ops": {"dbt_models": {"config": FULL_REFRESH_CONFIG if full_refresh else {}}},
+            # A full refresh builds every asset, so both dbt steps take its config.
+            "ops": {op: {"config": FULL_REFRESH_CONFIG} for op in DBT_OPS} if full_refresh else {},
         },
     )
     for event in result.all_events:

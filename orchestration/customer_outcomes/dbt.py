@@ -21,7 +21,15 @@ PROJECT_ARGS = ("--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT
 DEFINITIONS_MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 # The files a parse reads: a manifest older than one of them is parsed again.
-PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+PROJECT_SOURCES = (
+    "models",
+    "macros",
+    "seeds",
+    "tests",
+    "dbt_project.yml",
+    "profiles.yml",
+    "selectors.yml",
+)
 
 
 def dbt_executable() -> str:
@@ -118,3 +126,29 @@ def run_dbt(
     env = os.environ | dbt_env(settings, as_of)
     output = None if echo else subprocess.DEVNULL
     return subprocess.run(cmd, cwd=PROJECT_DIR, env=env, stdout=output, stderr=output).returncode
+
+
+# dbt's selectors (selectors.yml) on either side of the renewal model.
+BEFORE_RENEWAL_MODEL, RENEWAL_MARTS = "before_renewal_model", "renewal_marts"
+SELECTION_FLAGS = {"-s", "--select", "-m", "--models", "--selector", "--exclude"}
+
+
+def build_project(
+    settings: Settings, extra: Sequence[str] = (), as_of: str | None = None, echo: bool = True
+) -> int:
+    """`dbt build` of the whole DuckDB project with the renewal model between its two halves,
+    as the Dagster job runs it: ``--selector before_renewal_model``, the model
+    (renewal_step), ``--selector renewal_marts``. ``extra`` goes to both dbt commands; with a
+    selection of its own it is one plain `dbt build`. Returns the exit code."""
+    if SELECTION_FLAGS & set(extra):
+        return run_dbt(settings, ["build", *extra], as_of=as_of, echo=echo)
+    code = run_dbt(settings, ["build", "--selector", BEFORE_RENEWAL_MODEL, *extra], as_of, echo)
+    if code:
+        return code
+    from .renewal_step import engine_for, score
+
+    with scoped_env(dbt_env(settings, as_of)), engine_for("duckdb", settings.warehouse) as engine:
+        scored = score(engine)
+    if echo:
+        print(f"renewal model: {scored.model_status} ({scored.model_version}), {scored.rows}")
+    return run_dbt(settings, ["build", "--selector", RENEWAL_MARTS, *extra], as_of, echo)

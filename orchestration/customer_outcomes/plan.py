@@ -17,6 +17,7 @@ selection includes that run's: the Dagster instance keeps each run's selection a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,9 +92,12 @@ def plan_refresh(
     instance: DagsterInstance,
     dbt_keys: dict[str, AssetKey],
     other_keys: frozenset[AssetKey],
+    downstream: Callable[[set[AssetKey]], set[AssetKey]] = lambda keys: keys,
 ) -> RefreshPlan:
     """The assets a daily refresh of ``settings`` builds. ``dbt_keys``: the dbt assets by
-    unique id; ``other_keys``: the assets after dbt that every run builds (publish)."""
+    unique id; ``other_keys``: the assets after dbt that every run builds (publish);
+    ``downstream``: the assets below a set of assets in the Dagster graph (the renewal model
+    between dbt's models, and the marts over its tables, which dbt's graph does not link)."""
     state = settings.dbt_state / "manifest.json"
     if not settings.warehouse.exists():
         return RefreshPlan(None, ["no warehouse yet: everything"])
@@ -114,7 +118,7 @@ def plan_refresh(
     except RuntimeError as exc:  # the build will say why; meanwhile nothing is left out
         return RefreshPlan(None, [f"dbt ls failed ({str(exc).splitlines()[0]}): everything"])
     keys = {landing_key(t) for t in pending} | {dbt_keys[i] for i in ids if i in dbt_keys}
-    keys |= other_keys
+    keys = set(downstream(keys)) | other_keys
     reasons = [
         f"landing files of {', '.join(sorted(pending))}" if pending else "no new landing files",
         f"dbt selects {len(ids)} models and seeds ({select})",

@@ -1,13 +1,13 @@
 """Renewal prediction (DOMAIN.md §3): time-based backtest, model choice, scoring, signals.
 
-Called by the dbt Python models ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation``
-and ``fct_renewal_calibration`` with the rows of ``int_renewal_features`` (features as of each
-renewal's cut-off). A renewal is trained and evaluated on only once its outcome window has
-closed by the training date (renewal date + grace period <= training date; by default the
-training date is the Monday of the as-of week, so the training is the same all week): a renewal
-can be signed early, a churn is known only when the grace period ends, so an earlier rule would
-see the recent renewals but not the recent churns. Pending ones are only scored. Everything is
-seeded, and rows are sorted first, so the same data and seed give the same output.
+Called by ``renewal_step`` (the Dagster asset ``renewal_model``) with the rows of
+``int_renewal_features`` (features as of each renewal's cut-off). A renewal is trained and
+evaluated on only once its outcome window has closed by the training date (renewal date + grace
+period <= training date; by default the training date is the Monday of the as-of week, so the
+training is the same all week): a renewal can be signed early, a churn is known only when the
+grace period ends, so an earlier rule would see the recent renewals but not the recent churns.
+Pending ones are only scored. Everything is seeded, and rows are sorted first, so the same data
+and seed give the same output.
 
 Honest empty cases: a signal with no data, one class or too few test renewals gets a status
 and no score; a model trained on too few renewals, on one class, or that learned nothing
@@ -37,7 +37,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .config import model_cache_dir, threads
+from .config import threads
 
 NUMERIC = [
     "health_score",
@@ -592,10 +592,6 @@ def _calibration(y: pd.Series, p: np.ndarray) -> pd.DataFrame:
     return grouped.reset_index()
 
 
-_RESULTS: dict[tuple[str, Settings], Result] = {}
-_RUN_LOCK = threading.Lock()
-
-
 def content_key(features: pd.DataFrame) -> str:
     """A digest of the features' values and columns, independent of row order and of how the
     frame is laid out in memory (pickled bytes are not: string columns of two fetches of the
@@ -604,20 +600,3 @@ def content_key(features: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(f"{c}:{t}" for c, t in ordered.dtypes.items()).encode())
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-def run_cached(features: pd.DataFrame, settings: Settings) -> Result:
-    """``run`` once per distinct input within a process (the three dbt models share it), with
-    the training kept between runs in ``model_cache_dir()``.
-
-    dbt runs the three models in one process: the calibration and signal models run after the
-    predictions and reuse their training run; the lock keeps two models from training the same
-    input at once if they ever run side by side (measured at demo size: each took 5.5 s side
-    by side, against 1.1 s for one run)."""
-    key = (content_key(features), settings)
-    with _RUN_LOCK:
-        if key not in _RESULTS:
-            if len(_RESULTS) >= 4:
-                _RESULTS.pop(next(iter(_RESULTS)))
-            _RESULTS[key] = run(features, settings, cache_dir=model_cache_dir())
-        return _RESULTS[key]

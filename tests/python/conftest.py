@@ -1,7 +1,8 @@
 """Shared fixtures: a small demo landing directory and a warehouse built from it by dbt.
 
-The build runs ``dbt build`` (every model, data test and unit test) once per pytest run, shared
-by its processes; tests that only read open the DuckDB file read-only.
+The build runs ``dbt build`` (every model, data test and unit test, with the renewal model
+between its two halves) once per pytest run, shared by its processes; tests that only read open
+the DuckDB file read-only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from filelock import FileLock
 
 from customer_outcomes.config import Settings
-from customer_outcomes.dbt import run_dbt, scoped_env
+from customer_outcomes.dbt import build_project, scoped_env
 from customer_outcomes.demo import DemoSpec, generate
 from customer_outcomes.load import load_landing
 
@@ -73,7 +74,7 @@ def built(tmp_path_factory, small_landing) -> Settings:
             assert all(r.status == "loaded" for r in results)
             env = {"DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}
             with scoped_env(env):
-                code = run_dbt(settings, ["build"], as_of=AS_OF, echo=False)
+                code = build_project(settings, as_of=AS_OF, echo=False)
             assert code == 0, "dbt build failed on the demo data; run `outcomes build` to see why"
             (root / ".done").touch()
     return settings

@@ -28,7 +28,7 @@ from daily import (
 
 from customer_outcomes.cli import dagster_instance
 from customer_outcomes.config import PROJECT_DIR, Settings
-from customer_outcomes.defs.automation import FULL_REFRESH_CONFIG
+from customer_outcomes.defs.automation import DBT_OPS, FULL_REFRESH_CONFIG
 from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
@@ -145,7 +145,7 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
         instance=instance,
         run_config={
             # The weekly job's config, but on the profile's two threads: the data is small.
-            "ops": {"dbt_models": {"config": {**FULL_REFRESH_CONFIG, "threads": 0}}},
+            "ops": {op: {"config": {**FULL_REFRESH_CONFIG, "threads": 0}} for op in DBT_OPS},
             "resources": {"outcomes": {"config": {"as_of": as_of(LAST_DAY)}}},
         },
     )

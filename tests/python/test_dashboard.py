@@ -388,3 +388,36 @@ def test_every_page_renders_its_charts_in_chromium(serve, tmp_path):
                 assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
         finally:
             browser.close()
+
+
+def test_stale_data_and_a_model_without_signal_are_said_on_the_pages(built, tmp_path, monkeypatch):
+    """A build as of 100 days past the data's end, whose model found no signal: every page
+    opens with a warning naming the data's last date, and the renewal page says the model found
+    no signal instead of listing risks."""
+    warehouse = _variant_warehouse(built, tmp_path)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            """update marts.fct_data_freshness set
+                as_of_date = newest_data_date + interval 100 day,
+                days_past_newest_data = 100, is_stale = true"""
+        )
+        con.execute(
+            """update marts.fct_renewal_predictions set model_status = 'no_signal',
+                renewal_probability = null, risk_band = null, arr_at_risk = null,
+                top_drivers = null"""
+        )
+        newest = con.execute("select newest_data_date from marts.fct_data_freshness").fetchone()[0]
+    finally:
+        con.close()
+    serve = tmp_path / "serve.duckdb"
+    publish(warehouse, serve)
+    monkeypatch.setenv("OUTCOMES_SERVE", str(serve))
+    at = _app()
+    _assert_clean(at, "success gaps")
+    warnings = [w.value for w in at.warning]
+    assert any(f"The data ends on {newest:%Y-%m-%d}, 100 days before" in w for w in warnings)
+    at.switch_page("views/renewal_risk.py").run()
+    _assert_clean(at, "renewal risk")
+    assert any("The model found no signal in this data" in w.value for w in at.warning)
+    assert not _metrics(at), "a model without signal shows no risk figures"

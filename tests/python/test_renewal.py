@@ -216,6 +216,11 @@ def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
              where not is_closed and is_in_horizon)"""
     ).fetchone()
     assert n_pred == n_due > 0
+    unknown = read_only.execute(
+        """select count(*) from marts.fct_renewal_predictions
+        where contract_id not in (select contract_id from marts.fct_renewals)"""
+    ).fetchone()[0]
+    assert unknown == 0
     drivers = read_only.execute(
         """select count(*) from marts.fct_renewal_predictions
         where risk_band = 'high' and top_drivers like '%pts)%'"""
@@ -223,9 +228,9 @@ def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
     assert drivers > 0
 
 
-def test_one_training_run_serves_the_three_models_whatever_the_row_order():
-    """The three renewal models fetch the features separately: the cache key depends on the
-    values only (not on row order or memory layout), and any changed value is a new key."""
+def test_the_training_key_depends_on_the_values_not_the_row_order():
+    """The stored training is found by a key of the rows' values only (not their order or
+    memory layout), and any changed value is a new key."""
     frame = pd.DataFrame(
         {"contract_id": ["c2", "c1", "c3"], "arr": [1.5, 2.0, None], "segment": ["a", "b", "a"]}
     )

@@ -1,5 +1,6 @@
 """Assets: landing tables (ingest + contract checks), the dbt project, the serve database."""
 
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -26,6 +27,9 @@ from ..dbt import dbt_env, scoped_env
 from ..load import describe, load_landing
 from ..plan import landing_key
 from ..publish import MartsBreakPromises, audit_and_publish
+from ..renewal_step import SCHEMA as RENEWAL_SCHEMA
+from ..renewal_step import TABLES as RENEWAL_TABLES
+from ..renewal_step import engine_for, score
 from .resources import OutcomesSettings, manifest_path
 
 RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -105,17 +109,14 @@ class DbtBuildConfig(Config):
     threads: int = 0
 
 
-@dbt_assets(
-    manifest=manifest_path(), dagster_dbt_translator=DbtTranslator(), retry_policy=DBT_RETRY
-)
-def dbt_models(
+def _dbt_build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     outcomes: OutcomesSettings,
     config: DbtBuildConfig,
 ):
-    """`dbt build` of the selected models, their data tests (as asset checks) and the renewal
-    model; incremental unless the run asks for a full refresh. Unit tests run in CI."""
+    """`dbt build` of the selected models and their data tests (as asset checks), incremental
+    unless the run asks for a full refresh. Unit tests run in CI."""
     settings = outcomes.settings()
     args = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
@@ -134,15 +135,95 @@ def dbt_models(
     shutil.copy(settings.dbt_target / "manifest.json", settings.dbt_state / "manifest.json")
 
 
+# The dbt project in two asset definitions around the renewal model (selectors.yml): the
+# models before it, and the marts over the tables it writes. One definition would make a cycle
+# through the model, which Dagster resolves by splitting the dbt steps by graph position, so
+# a data test on two models could run in a step that has rebuilt only one of them.
+RENEWAL_MARTS_SELECT = "source:renewal_model+"
+
+
+def _dbt_definition(name: str, **selection: str):
+    @dbt_assets(
+        manifest=manifest_path(),
+        dagster_dbt_translator=DbtTranslator(),
+        retry_policy=DBT_RETRY,
+        name=name,
+        **selection,
+    )
+    def definition(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        outcomes: OutcomesSettings,
+        config: DbtBuildConfig,
+    ):
+        yield from _dbt_build(context, dbt, outcomes, config)
+
+    return definition
+
+
+# Every model, seed and data test but the renewal marts; then the renewal marts.
+dbt_models = _dbt_definition("dbt_models", exclude=RENEWAL_MARTS_SELECT)
+renewal_marts = _dbt_definition("renewal_marts", select=RENEWAL_MARTS_SELECT)
+DBT_ASSETS = (dbt_models, renewal_marts)
+
+
 def dbt_keys_by_unique_id() -> dict[str, AssetKey]:
     return {
-        spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key for spec in dbt_models.specs
+        spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]: spec.key
+        for assets in DBT_ASSETS
+        for spec in assets.specs
     }
+
+
+RENEWAL_INPUTS = ("int_renewal_features", "int_renewal_model_settings")
+
+
+def _renewal_inputs() -> list[AssetKey]:
+    return [
+        spec.key
+        for spec in dbt_models.specs
+        if spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY].split(".")[-1] in RENEWAL_INPUTS
+    ]
+
+
+@multi_asset(
+    name="renewal_model",
+    specs=[
+        AssetSpec(
+            AssetKey([RENEWAL_SCHEMA, table]),
+            group_name="renewal_model",
+            deps=_renewal_inputs(),
+            description=f"The renewal model's {table} (customer_outcomes.renewal_step).",
+        )
+        for table in RENEWAL_TABLES
+    ],
+    retry_policy=RETRY,
+)
+def renewal_model(context: AssetExecutionContext, outcomes: OutcomesSettings) -> Iterator:
+    """Train on the closed renewals (or reuse the week's training) and score the pending ones,
+    reading int_renewal_features through the warehouse's connection; the renewal marts (dbt)
+    select from the tables this writes."""
+    settings = outcomes.settings()
+    target = os.environ.get("OUTCOMES_TARGET", "duckdb")
+    with scoped_env(dbt_env(settings)), engine_for(target, settings.warehouse) as engine:
+        scored = score(engine)
+    context.log.info(f"renewal model: {scored.model_status} ({scored.model_version})")
+    for table, rows in scored.rows.items():
+        yield MaterializeResult(
+            asset_key=AssetKey([RENEWAL_SCHEMA, table]),
+            metadata={
+                "rows": rows,
+                "model_status": scored.model_status,
+                "model_version": scored.model_version,
+            },
+        )
 
 
 def _mart_keys() -> list[AssetKey]:
     """The dbt marts (the models of the marts folder), whose build publish waits for."""
-    return sorted(spec.key for spec in dbt_models.specs if spec.group_name == "marts")
+    return sorted(
+        spec.key for assets in DBT_ASSETS for spec in assets.specs if spec.group_name == "marts"
+    )
 
 
 @asset(

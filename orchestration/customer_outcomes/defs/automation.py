@@ -26,7 +26,14 @@ from dagster import (
 from ..config import Settings
 from ..load import landing_files
 from ..plan import WRITER, RefreshPlan, plan_refresh, run_tags
-from .assets import dbt_keys_by_unique_id, serve_database
+from .assets import (
+    dbt_keys_by_unique_id,
+    dbt_models,
+    landing_tables,
+    renewal_marts,
+    renewal_model,
+    serve_database,
+)
 
 refresh_job = define_asset_job(
     "refresh",
@@ -39,20 +46,32 @@ refresh_job = define_asset_job(
 # history, and side by side they share DuckDB's memory_limit and spill (DECISIONS.md, "The
 # weekly full refresh runs one node at a time").
 FULL_REFRESH_CONFIG = {"full_refresh": True, "threads": 1}
+DBT_OPS = ("dbt_models", "renewal_marts")
 full_refresh_job = define_asset_job(
     "full_refresh",
     selection=AssetSelection.all(),
     tags=WRITER,
-    config={"ops": {"dbt_models": {"config": FULL_REFRESH_CONFIG}}},
+    config={"ops": {op: {"config": FULL_REFRESH_CONFIG} for op in DBT_OPS}},
     description="Everything, with dbt --full-refresh: rebuilds the incremental models whole and "
     "runs the data tests that read the whole event history.",
 )
 
 
+ASSETS = [landing_tables, dbt_models, renewal_model, renewal_marts, serve_database]
+
+
+def _downstream(keys: set) -> set:
+    return set(AssetSelection.assets(*keys).downstream().resolve(ASSETS)) if keys else set()
+
+
 def refresh_plan(settings: Settings, instance) -> RefreshPlan:
     """The plan of a daily refresh of ``settings`` with this project's assets."""
     return plan_refresh(
-        settings, instance, dbt_keys_by_unique_id(), frozenset({serve_database.key})
+        settings,
+        instance,
+        dbt_keys_by_unique_id(),
+        frozenset({serve_database.key}),
+        downstream=_downstream,
     )
 
 
