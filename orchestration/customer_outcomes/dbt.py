@@ -136,10 +136,10 @@ SELECTION_FLAGS = {"-s", "--select", "-m", "--models", "--selector", "--exclude"
 def build_project(
     settings: Settings, extra: Sequence[str] = (), as_of: str | None = None, echo: bool = True
 ) -> int:
-    """`dbt build` of the whole DuckDB project with the renewal model between its two halves,
-    as the Dagster job runs it: ``--selector before_renewal_model``, the model
-    (renewal_step), ``--selector renewal_marts``. ``extra`` goes to both dbt commands; with a
-    selection of its own it is one plain `dbt build`. Returns the exit code."""
+    """`dbt build` of the whole project (on the OUTCOMES_TARGET engine) with the renewal model
+    between its two halves, as the Dagster job runs it: ``--selector before_renewal_model``,
+    the model (renewal_step), ``--selector renewal_marts``. ``extra`` goes to both dbt
+    commands; with a selection of its own it is one plain `dbt build`. Returns the exit code."""
     if SELECTION_FLAGS & set(extra):
         return run_dbt(settings, ["build", *extra], as_of=as_of, echo=echo)
     code = run_dbt(settings, ["build", "--selector", BEFORE_RENEWAL_MODEL, *extra], as_of, echo)
@@ -147,7 +147,8 @@ def build_project(
         return code
     from .renewal_step import engine_for, score
 
-    with scoped_env(dbt_env(settings, as_of)), engine_for("duckdb", settings.warehouse) as engine:
+    target = os.environ.get("OUTCOMES_TARGET", "duckdb")
+    with scoped_env(dbt_env(settings, as_of)), engine_for(target, settings.warehouse) as engine:
         scored = score(engine)
     if echo:
         print(f"renewal model: {scored.model_status} ({scored.model_version}), {scored.rows}")
