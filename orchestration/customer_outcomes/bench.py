@@ -180,12 +180,18 @@ def _count(warehouse: Path, sql: str) -> int:
         con.close()
 
 
+def _run_results(target: Path) -> list[dict]:
+    """The node results of the last dbt command in ``target``, or of the last one in each of
+    its sub-folders (the Dagster job's two dbt steps each write their own)."""
+    files = [target / "run_results.json", *sorted(target.glob("*/run_results.json"))]
+    return [r for f in files if f.exists() for r in json.loads(f.read_text())["results"]]
+
+
 def _model_times(target: Path, kind: str = "model") -> dict[str, float]:
     """Execution seconds per node of the last dbt command: models and seeds, or tests."""
     prefixes = ("model.", "seed.") if kind == "model" else ("test.", "unit_test.")
-    results = json.loads((target / "run_results.json").read_text())
     times = {}
-    for r in results["results"]:
+    for r in _run_results(target):
         uid = r["unique_id"]
         if uid.startswith(prefixes):
             times[uid.split(".")[-1]] = round(r["execution_time"], 3)
@@ -195,8 +201,7 @@ def _model_times(target: Path, kind: str = "model") -> dict[str, float]:
 def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
     """The n nodes (models, seeds, tests) of the last dbt command that ran longest, with their
     seconds: where a build's time goes."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    ranked = sorted(results, key=lambda r: -r["execution_time"])[:n]
+    ranked = sorted(_run_results(target), key=lambda r: -r["execution_time"])[:n]
     # unique_id: <type>.<project>.<name>[.<hash>]; a test's name is its third part too.
     return [(r["unique_id"].split(".")[2][:60], round(r["execution_time"], 1)) for r in ranked]
 

@@ -110,14 +110,17 @@ class DbtBuildConfig(Config):
 
 
 def _dbt_build(
+    name: str,
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     outcomes: OutcomesSettings,
     config: DbtBuildConfig,
 ):
     """`dbt build` of the selected models and their data tests (as asset checks), incremental
-    unless the run asks for a full refresh. Unit tests run in CI."""
+    unless the run asks for a full refresh, with its artifacts in the target folder's ``name``
+    sub-folder. Unit tests run in CI."""
     settings = outcomes.settings()
+    target = settings.dbt_target / name
     args = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         args.append("--full-refresh")
@@ -128,11 +131,11 @@ def _dbt_build(
     # The locations and the date reach dbt by environment (dagster-dbt starts dbt with a copy
     # of this process's): a date passed as --vars would make dbt parse the whole project again.
     with scoped_env(dbt_env(settings, outcomes.as_of or None)):
-        invocation = dbt.cli(args, context=context, target_path=settings.dbt_target)
+        invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
     # The state the next daily refresh compares the project with (plan.py, state:modified+).
     settings.dbt_state.mkdir(parents=True, exist_ok=True)
-    shutil.copy(settings.dbt_target / "manifest.json", settings.dbt_state / "manifest.json")
+    shutil.copy(target / "manifest.json", settings.dbt_state / "manifest.json")
 
 
 # The dbt project in two asset definitions around the renewal model (selectors.yml): the
@@ -156,7 +159,7 @@ def _dbt_definition(name: str, **selection: str):
         outcomes: OutcomesSettings,
         config: DbtBuildConfig,
     ):
-        yield from _dbt_build(context, dbt, outcomes, config)
+        yield from _dbt_build(name, context, dbt, outcomes, config)
 
     return definition
 
