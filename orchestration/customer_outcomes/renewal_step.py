@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,16 +116,19 @@ def outputs(features: pd.DataFrame, settings_frame: pd.DataFrame) -> tuple[dict,
     return frames, result.model_status, result.model_version
 
 
-class Engine:
+class Engine(ABC):
     """Reads a table as a frame, replaces a table with rows."""
 
     name = ""
 
-    def read(self, schema: str, table: str) -> pd.DataFrame:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, schema: str, table: str) -> pd.DataFrame: ...
 
-    def replace(self, table: str, columns: dict[str, str], rows: list[tuple]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def replace(self, table: str, columns: dict[str, str], rows: list[tuple]) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
 
     def ddl(self, columns: dict[str, str]) -> str:
         types = ENGINE_TYPES[self.name]

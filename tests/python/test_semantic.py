@@ -233,7 +233,7 @@ def test_goal_attainment_and_renewal_metrics_equal_the_marts(built, semantic):
 
 def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
     """`mf query` reads <project>/target/semantic_manifest.json: a project view whose target/
-    is this session's build."""
+    is the test run's build."""
     from conftest import BUILT_TARGET
 
     project = tmp_path / "project"
