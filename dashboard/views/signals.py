@@ -77,6 +77,52 @@ coin_flip = alt.Chart({"values": [{"x": 0.5}]}).mark_rule(strokeDash=[6, 4]).enc
 st.altair_chart((bars + coin_flip).properties(height=300), width="stretch")
 st.dataframe(signals, hide_index=True, width="stretch")
 
+# An AUC of 0.7 or more is the usual bar for a signal worth acting on.
+USEFUL_AUC = 0.7
+lead_time = snap.df(
+    """select signal, lead_days, status, roc_auc, n_with_signal
+    from marts.fct_renewal_signal_lead_time order by signal, lead_days"""
+)
+scored = lead_time[lead_time["status"] == "ok"]
+if not scored.empty:
+    st.subheader("How early each signal warns")
+    useful = scored[scored["roc_auc"] >= USEFUL_AUC]
+    earliest = useful.groupby("signal")["lead_days"].max().sort_values(ascending=False)
+    st.caption(
+        "ROC AUC of each signal taken 30 to 180 days before the renewal date, on the same "
+        "test renewals. "
+        + (
+            "Earliest warning at AUC >= 0.70: "
+            + ", ".join(f"{signal} {days} days ahead" for signal, days in earliest.items())
+            + "."
+            if not earliest.empty
+            else "No signal reaches an AUC of 0.70 at any lead time."
+        )
+    )
+    curves = (
+        alt.Chart(scored)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "lead_days:Q",
+                title="Days before the renewal date",
+                scale=alt.Scale(reverse=True),
+            ),
+            y=alt.Y("roc_auc:Q", title="ROC AUC", scale=alt.Scale(domain=[0.2, 1])),
+            color=alt.Color("signal:N", title="Signal"),
+            tooltip=[
+                "signal",
+                "lead_days",
+                alt.Tooltip("roc_auc:Q", format=".3f"),
+                "n_with_signal",
+            ],
+        )
+    )
+    useful_rule = (
+        alt.Chart({"values": [{"y": USEFUL_AUC}]}).mark_rule(strokeDash=[6, 4]).encode(y="y:Q")
+    )
+    st.altair_chart((curves + useful_rule).properties(height=300), width="stretch")
+
 calibration = snap.df(
     """select decile, n, mean_predicted, observed_rate
     from marts.fct_renewal_calibration order by decile"""

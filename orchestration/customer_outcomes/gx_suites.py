@@ -90,6 +90,10 @@ MART_RULES = {
     ),
     "fct_renewal_predictions": (["contract_id"], {"renewal_probability": (0, 1)}),
     "fct_renewal_signal_evaluation": (["signal"], {"roc_auc": (0, 1), "brier_score": (0, 1)}),
+    "fct_renewal_signal_lead_time": (
+        ["signal", "lead_days"],
+        {"roc_auc": (0, 1), "brier_score": (0, 1)},
+    ),
 }
 
 

@@ -9,6 +9,10 @@ grace period ends, so an earlier rule would see the recent renewals but not the 
 Pending ones are only scored. Everything is seeded, and rows are sorted first, so the same data
 and seed give the same output.
 
+Signal lead time: the rows of ``int_renewal_features`` flagged ``is_lead_time_cutoff`` hold
+the same renewals' features at other cut-offs (``lead_days`` before the renewal date); each
+signal is evaluated at each lead on the same closed renewals and the same split.
+
 Honest empty cases: a signal with no data, one class or too few test renewals gets a status
 and no score; a model trained on too few renewals, on one class, or that learned nothing
 (``no_signal``) scores nothing and says so in ``model_status``.
@@ -118,6 +122,7 @@ class Result:
     model_version: str
     model_type: str
     model_status: str
+    lead_time: pd.DataFrame
 
 
 @dataclass
@@ -132,6 +137,7 @@ class Trained:
     calibration: pd.DataFrame
     version: str
     status: str = "ok"
+    lead_time: pd.DataFrame | None = None
 
 
 def settings_from_frame(frame: pd.DataFrame) -> Settings:
@@ -157,7 +163,8 @@ def settings_from_frame(frame: pd.DataFrame) -> Settings:
 
 
 def prepare(features: pd.DataFrame) -> pd.DataFrame:
-    df = features.copy().sort_values(["renewal_date", "contract_id"]).reset_index(drop=True)
+    keys = ["renewal_date", "contract_id", *(["lead_days"] if "lead_days" in features else [])]
+    df = features.copy().sort_values(keys).reset_index(drop=True)
     df["log_expiring_arr"] = np.log1p(pd.to_numeric(df["expiring_arr"], errors="coerce"))
     for col in NUMERIC:
         # Rounded: the warehouse sums floats in parallel, so the last bits of an average can
@@ -384,13 +391,15 @@ def run(
     there and reused while the closed renewals, the settings, this module and scikit-learn
     are the same: a daily run with no outcome window closed since the last training only
     scores (see ``_trained``)."""
-    df = prepare(features)
+    df, at_leads = cutoff_rows(prepare(features))
     closed = training_set(df, settings.training_date, settings.grace_period_days)
     pending = df[(~df["is_closed"].astype(bool)) & df["is_in_horizon"].astype(bool)]
+    # The same closed renewals at the lead-time cut-offs.
+    at_leads = at_leads[at_leads["contract_id"].isin(closed["contract_id"])]
     # The training depends on the training set, not on the date that chose it.
     settings_for_training = replace(settings, training_date=None)
     with ThreadPoolExecutor(max_workers=max(1, workers or threads())) as pool:
-        trained = _trained(closed, settings_for_training, pool, cache_dir)
+        trained = _trained(closed, at_leads, settings_for_training, pool, cache_dir)
         predictions = _predict(trained, pending, closed, settings, pool)
     predictions["model_version"] = trained.version
     return Result(
@@ -400,7 +409,18 @@ def run(
         trained.version,
         trained.model_type,
         trained.status,
+        trained.lead_time.copy(),
     )
+
+
+def cutoff_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows at the model's cut-off (one per renewal) and those at the lead-time cut-offs
+    (one per renewal and lead). Rows without the flags are all the model's."""
+    if "is_model_cutoff" not in df.columns:
+        return df, df.iloc[0:0].assign(lead_days=pd.Series(dtype="int64"))
+    model = df[df["is_model_cutoff"].astype(bool)].reset_index(drop=True)
+    leads = df[df["is_lead_time_cutoff"].astype(bool)].reset_index(drop=True)
+    return model, leads
 
 
 def training_set(
@@ -419,14 +439,19 @@ def training_set(
     return closed[window_end <= pd.Timestamp(training_date)]
 
 
-def training_key(closed: pd.DataFrame, settings: Settings) -> str:
+def training_key(
+    closed: pd.DataFrame, settings: Settings, at_leads: pd.DataFrame | None = None
+) -> str:
     """What a training run depends on: the closed renewals' rows as prepared (their values,
-    by content_key), the settings, this module's code and the scikit-learn version."""
+    by content_key) at the model's cut-off and at the lead times, the settings, this module's
+    code and the scikit-learn version."""
     digest = hashlib.sha256()
     digest.update(repr((settings, sklearn.__version__)).encode())
     digest.update(Path(__file__).read_bytes())
     columns = ["contract_id", "renewal_date", "renewed_label", *NUMERIC, *CATEGORICAL]
     digest.update(content_key(closed[columns]).encode())
+    if at_leads is not None and len(at_leads):
+        digest.update(content_key(at_leads[["lead_days", *columns]]).encode())
     return digest.hexdigest()
 
 
@@ -435,13 +460,17 @@ CACHE_KEEP = 4
 
 
 def _trained(
-    closed: pd.DataFrame, settings: Settings, pool: Executor, cache_dir: Path | None
+    closed: pd.DataFrame,
+    at_leads: pd.DataFrame,
+    settings: Settings,
+    pool: Executor,
+    cache_dir: Path | None,
 ) -> Trained:
     """The training, read from ``cache_dir`` when a run on the same closed renewals stored it
     there, else trained and stored. An unreadable file is trained again and overwritten."""
     path = None
     if cache_dir is not None:
-        path = cache_dir / f"renewal-{training_key(closed, settings)[:32]}.pkl"
+        path = cache_dir / f"renewal-{training_key(closed, settings, at_leads)[:32]}.pkl"
         try:
             with path.open("rb") as f:
                 return pickle.load(f)
@@ -450,6 +479,7 @@ def _trained(
         except Exception:  # a partial or foreign file: train again
             path.unlink(missing_ok=True)
     trained = _train(closed, settings, pool)
+    trained.lead_time = _lead_time(closed, at_leads, settings, pool, trained.version)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
@@ -492,6 +522,44 @@ def _signal_rows(
         auc, brier = fits[signal].result() if signal in fits else (None, None)
         rows.append((signal, col, status, auc, brier, n_with))
     return rows
+
+
+LEAD_TIME_COLUMNS = [
+    "signal",
+    "feature",
+    "lead_days",
+    "status",
+    "roc_auc",
+    "brier_score",
+    "n_with_signal",
+    "n_test",
+    "n_train",
+    "test_from_date",
+]
+
+
+def _lead_time(
+    closed: pd.DataFrame, at_leads: pd.DataFrame, settings: Settings, pool: Executor, version: str
+) -> pd.DataFrame:
+    """Each signal at each lead time: fitted on the training renewals' features at that lead,
+    scored on the test renewals' (the split of the model's backtest), with the same statuses
+    as the signal evaluation."""
+    train, test = time_split(closed, settings.test_share) if len(closed) else (closed, closed)
+    test_from = test["renewal_date"].min() if len(test) else None
+    rows = []
+    for lead, at_lead in at_leads.groupby("lead_days", sort=True):
+        lead_train = at_lead[at_lead["contract_id"].isin(train["contract_id"])]
+        lead_test = at_lead[at_lead["contract_id"].isin(test["contract_id"])]
+        for signal, col, status, auc, brier, n_with in _signal_rows(
+            lead_train, lead_test, settings, pool
+        ):
+            n_test, n_train = len(lead_test), len(lead_train)
+            rows.append(
+                (signal, col, int(lead), status, auc, brier, n_with, n_test, n_train, test_from)
+            )
+    frame = pd.DataFrame(rows, columns=LEAD_TIME_COLUMNS)
+    frame["model_version"] = version
+    return frame
 
 
 def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
@@ -596,7 +664,8 @@ def content_key(features: pd.DataFrame) -> str:
     """A digest of the features' values and columns, independent of row order and of how the
     frame is laid out in memory (pickled bytes are not: string columns of two fetches of the
     same table can be chunked differently)."""
-    ordered = features.sort_values("contract_id").reset_index(drop=True)
+    keys = ["contract_id", *(["lead_days"] if "lead_days" in features else [])]
+    ordered = features.sort_values(keys).reset_index(drop=True)
     digest = hashlib.sha256(",".join(f"{c}:{t}" for c, t in ordered.dtypes.items()).encode())
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()

@@ -1,10 +1,11 @@
 """The renewal model's step, on any engine: read ``int_renewal_features`` and
 ``int_renewal_model_settings`` through the engine's connection, train (or reuse the week's
-training) and score with ``renewal_model``, write its three tables to schema ``renewal_model``.
+training) and score with ``renewal_model``, write its tables to schema ``renewal_model``.
 
-The dbt marts ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation`` and
-``fct_renewal_calibration`` select from those tables (dbt sources), so the semantic layer, the
-data tests and the BI role see the same marts on DuckDB, Postgres and Spark. The Dagster asset
+The dbt marts ``fct_renewal_predictions``, ``fct_renewal_signal_evaluation``,
+``fct_renewal_signal_lead_time`` and ``fct_renewal_calibration`` select from those tables (dbt
+sources), so the semantic layer, the data tests and the BI role see the same marts on DuckDB,
+Postgres and Spark. The Dagster asset
 ``renewal_model`` runs this step between the dbt models before and after it; ``outcomes build``
 and the engine suites run the same three steps (``dbt build --selector before_renewal_model``,
 this step, ``dbt build --selector renewal_marts``). Usable as
@@ -47,6 +48,19 @@ TABLES: dict[str, dict[str, str]] = {
     "signal_evaluation": {
         "signal": "varchar",
         "feature": "varchar",
+        "status": "varchar",
+        "roc_auc": "double",
+        "brier_score": "double",
+        "n_with_signal": "bigint",
+        "n_test": "bigint",
+        "n_train": "bigint",
+        "test_from_date": "date",
+        "model_version": "varchar",
+    },
+    "signal_lead_time": {
+        "signal": "varchar",
+        "feature": "varchar",
+        "lead_days": "bigint",
         "status": "varchar",
         "roc_auc": "double",
         "brier_score": "double",
@@ -105,12 +119,13 @@ def rows_of(frame: pd.DataFrame, columns: dict[str, str]) -> list[tuple]:
 
 
 def outputs(features: pd.DataFrame, settings_frame: pd.DataFrame) -> tuple[dict, str, str]:
-    """The three tables' frames, the model status and version, for these inputs."""
+    """The tables' frames, the model status and version, for these inputs."""
     result = run(features, settings_from_frame(settings_frame), cache_dir=model_cache_dir())
     predictions = result.predictions.rename(columns={"as_of_date": "scored_at"})
     frames = {
         "predictions": predictions,
         "signal_evaluation": result.signals,
+        "signal_lead_time": result.lead_time,
         "calibration": result.calibration,
     }
     return frames, result.model_status, result.model_version
@@ -215,7 +230,7 @@ class SparkEngine(Engine):
 
 
 def score(engine: Engine) -> Scored:
-    """The step on ``engine``: read the features, run the model, write the three tables."""
+    """The step on ``engine``: read the features, run the model, write the tables."""
     features = engine.read("intermediate", "int_renewal_features")
     settings_frame = engine.read("intermediate", "int_renewal_model_settings")
     frames, status, version = outputs(features, settings_frame)

@@ -33,7 +33,7 @@ PAGES = [
     ("views/success_gaps.py", "", "Success gaps", 1),
     ("views/interventions.py", "interventions", "Intervention queue", 0),
     ("views/renewal_risk.py", "renewal_risk", "Renewal risk", 1),
-    ("views/signals.py", "signals", "Signal evaluation", 2),
+    ("views/signals.py", "signals", "Signal evaluation", 3),
     ("views/trends.py", "trends", "Metric trends", 6),
     ("views/cohorts.py", "cohorts", "Cohort retention", 1),
     ("views/account.py", "account", "Account drill-down", 2),
@@ -137,6 +137,16 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
                 "select roc_auc from marts.fct_renewal_signal_evaluation where signal = 'nps'",
             )[0]
             assert shown["NPS AUC"] == f"{nps_auc:.3f}"
+            # The lead-time curves name each signal's earliest lead at AUC >= 0.70.
+            earliest = _read(
+                serve,
+                """select signal, max(lead_days) from marts.fct_renewal_signal_lead_time
+                where status = 'ok' and roc_auc >= 0.7 group by signal""",
+            )
+            captions = " ".join(c.value for c in at.caption)
+            assert earliest
+            for signal, days in earliest:
+                assert f"{signal} {days} days ahead" in captions
         elif page.endswith("trends.py"):
             nps, grr = _read(
                 serve,

@@ -262,6 +262,7 @@ def _renewal_rows(cursor_or_con, table: str, key: str) -> tuple[list[str], list[
     [
         ("fct_renewal_predictions", "contract_id"),
         ("fct_renewal_signal_evaluation", "signal"),
+        ("fct_renewal_signal_lead_time", "signal_lead_id"),
         ("fct_renewal_calibration", "decile"),
     ],
 )

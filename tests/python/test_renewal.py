@@ -103,19 +103,22 @@ def test_no_record_after_the_cutoff_changes_a_feature_row(built, tmp_path, monke
     assert run_dbt(settings, args, as_of=AS_OF, echo=False) == 0
     after = _features(copy)
 
-    feature_cols = [c for c in before.columns if c not in LABEL_COLUMNS | {"contract_id"}]
+    # One row per renewal and lead time: the model's cut-off and the lead-time ones alike.
+    key = ["contract_id", "lead_days"]
+    feature_cols = [c for c in before.columns if c not in LABEL_COLUMNS | set(key)]
     early = before["cutoff_date"] <= pd.Timestamp(LEAK_DATE)
     assert early.sum() > 50
-    old = before[early].set_index("contract_id")[feature_cols]
-    new = after.set_index("contract_id").loc[old.index, feature_cols]
+    assert before[early]["lead_days"].nunique() == before["lead_days"].nunique()
+    old = before[early].set_index(key)[feature_cols]
+    new = after.set_index(key).loc[old.index, feature_cols]
     pd.testing.assert_frame_equal(old, new, check_exact=True)
 
     # The tampering is real: renewals cut off after the leak date do see it.
-    late_ids = before[~early]["contract_id"]
+    late = before[~early].set_index(key).index
     changed = (
-        before.set_index("contract_id")
-        .loc[late_ids, ["nps_score", "segment"]]
-        .compare(after.set_index("contract_id").loc[late_ids, ["nps_score", "segment"]])
+        before.set_index(key)
+        .loc[late, ["nps_score", "segment"]]
+        .compare(after.set_index(key).loc[late, ["nps_score", "segment"]])
     )
     assert len(changed) > 0
 
@@ -133,6 +136,7 @@ def test_pending_renewals_are_never_trained_on(built):
     result = run(poisoned, settings)
     pd.testing.assert_frame_equal(baseline.signals, result.signals)
     pd.testing.assert_frame_equal(baseline.calibration, result.calibration)
+    pd.testing.assert_frame_equal(baseline.lead_time, result.lead_time)
     assert baseline.model_version == result.model_version
 
 
@@ -213,7 +217,7 @@ def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
         """select
             (select count(*) from marts.fct_renewal_predictions),
             (select count(*) from intermediate.int_renewal_features
-             where not is_closed and is_in_horizon)"""
+             where not is_closed and is_in_horizon and is_model_cutoff)"""
     ).fetchone()
     assert n_pred == n_due > 0
     unknown = read_only.execute(
@@ -346,13 +350,17 @@ def test_renewals_whose_outcome_window_is_open_change_nothing(built):
     settings = ModelSettings(seed=42, training_date=training_date)
     baseline = run(features, settings)
     n = baseline.signals.iloc[0]
-    assert n["n_train"] + n["n_test"] == (closed & ~open_window).sum()
+    at_model_cutoff = features["is_model_cutoff"].astype(bool)
+    assert n["n_train"] + n["n_test"] == (closed & ~open_window & at_model_cutoff).sum()
+    assert set(baseline.lead_time["n_train"] + baseline.lead_time["n_test"]) == {
+        n["n_train"] + n["n_test"]
+    }
     poisoned = features.copy()
     poisoned.loc[open_window, "renewed_label"] = 1 - poisoned.loc[open_window, "renewed_label"]
     poisoned.loc[open_window, "intent_score"] = 0.0
     result = run(poisoned, settings)
     assert result.model_version == baseline.model_version
-    for name in ("predictions", "signals", "calibration"):
+    for name in ("predictions", "signals", "calibration", "lead_time"):
         pd.testing.assert_frame_equal(getattr(result, name), getattr(baseline, name))
 
 
@@ -368,7 +376,9 @@ def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_
     later = features.copy()
     pending = later.index[~later["is_closed"].astype(bool)]
     later.loc[pending, "intent_score"] = 0.0
-    decided = pending[later.loc[pending, "is_in_horizon"].astype(bool)][0]
+    scored = later.loc[pending, "is_in_horizon"].astype(bool)
+    contract = later.loc[pending[scored][0], "contract_id"]
+    decided = later.index[later["contract_id"] == contract]  # at every cut-off
     later.loc[decided, ["is_closed", "renewed_label", "renewal_outcome"]] = [True, 0, "churned"]
     later["decided_on"] = later["decided_on"].astype(object)
     later.loc[decided, "decided_on"] = date(2026, 7, 1)
@@ -377,8 +387,8 @@ def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_
     assert reused.model_version == first.model_version
     pd.testing.assert_frame_equal(reused.signals, first.signals)
     # Decided since the Monday: scored before, now neither trained on nor scored.
-    assert later.loc[decided, "contract_id"] in set(first.predictions["contract_id"])
-    assert later.loc[decided, "contract_id"] not in set(reused.predictions["contract_id"])
+    assert contract in set(first.predictions["contract_id"])
+    assert contract not in set(reused.predictions["contract_id"])
     # A training date on which another outcome window has closed trains again.
     next_close = min(d for d in _window_end(later)[later["is_closed"].astype(bool)] if d > monday)
     with pytest.raises(RuntimeError, match="trained"):
@@ -499,3 +509,90 @@ def test_a_training_set_below_the_minimum_trains_no_model(built):
     assert (result.predictions["model_status"] == "too_few").all()
     assert result.predictions["renewal_probability"].isna().all()
     assert result.calibration.empty
+
+
+def _lead_rows() -> pd.DataFrame:
+    """40 closed renewals (r00-r39, 2026-01-01 on, renewed and churned in turn) and one whose
+    outcome window is still open on the training date 2026-06-01 (late, 2026-05-20,
+    renewed), each at the leads 30, 90 (the model's cut-off) and 180. NPS at 30 days is +100
+    for a renewal, -100 for a churn (late: -100); at 180 days 0 for all; at 90 days missing.
+    No other signal has data."""
+    ids = [f"r{i:02d}" for i in range(40)] + ["late"]
+    dates = [*pd.date_range("2026-01-01", periods=40), pd.Timestamp("2026-05-20")]
+    labels = [1 - i % 2 for i in range(40)] + [1]
+    rows = []
+    for lead, nps in ((30, lambda y: 100.0 if y else -100.0), (90, None), (180, lambda y: 0.0)):
+        for contract_id, renewal_date, y in zip(ids, dates, labels, strict=True):
+            score = None if nps is None else nps(y)
+            if contract_id == "late" and lead == 30:
+                score = -100.0
+            rows.append(
+                {
+                    "contract_id": contract_id,
+                    "account_id": "a_" + contract_id,
+                    "lead_days": lead,
+                    "is_model_cutoff": lead == 90,
+                    "is_lead_time_cutoff": True,
+                    "renewal_date": renewal_date,
+                    "cutoff_date": renewal_date - pd.Timedelta(days=lead),
+                    "is_closed": True,
+                    "renewed_label": y,
+                    "is_in_horizon": False,
+                    "expiring_arr": 1000.0,
+                    "as_of_date": pd.Timestamp("2026-06-03"),
+                    "nps_score": score,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    for col in renewal_model.NUMERIC:
+        if col not in frame:
+            frame[col] = None
+    for col in renewal_model.CATEGORICAL:
+        frame[col] = None
+    return frame
+
+
+def test_each_signal_is_evaluated_at_each_lead_time_on_the_closed_renewals():
+    """By hand: the 40 renewals whose window closed split 30 / 10 (test share 0.25: the newest
+    10, r30-r39, five renewed and five churned); "late" is in neither. NPS 30 days ahead
+    separates them perfectly: AUC 1.0 on 10 test renewals. 180 days ahead it is the same for
+    all, so the fitted probabilities are all equal: AUC 0.5. At 90 days nobody carries it:
+    no_data, no score. CSAT and the others carry no data at any lead."""
+    settings = ModelSettings(
+        seed=42, test_share=0.25, training_date=date(2026, 6, 1), min_training=1000, min_evaluated=5
+    )
+    result = run(_lead_rows(), settings, workers=1)
+    lead = result.lead_time.set_index(["signal", "lead_days"])
+    assert sorted(set(result.lead_time["lead_days"])) == [30, 90, 180]
+    assert set(result.lead_time["n_test"]) == {10} and set(result.lead_time["n_train"]) == {30}
+    assert lead.loc[("nps", 30), "status"] == "ok"
+    assert lead.loc[("nps", 30), "roc_auc"] == 1.0
+    assert lead.loc[("nps", 30), "n_with_signal"] == 10
+    assert lead.loc[("nps", 180), "roc_auc"] == 0.5
+    assert lead.loc[("nps", 90), "status"] == "no_data"
+    assert pd.isna(lead.loc[("nps", 90), "roc_auc"])
+    others = result.lead_time[result.lead_time["signal"] != "nps"]
+    assert set(others["status"]) == {"no_data"} and others["roc_auc"].isna().all()
+    # The model's own evaluation is the 90-day row, on the same renewals.
+    nps = result.signals.set_index("signal").loc["nps"]
+    assert nps["status"] == "no_data" and nps["n_test"] == 10
+
+
+def test_the_lead_time_at_the_models_cutoff_is_the_signal_evaluation(read_only):
+    """On the demo data: the 90-day row of every signal (the model's cut-off) is its row of
+    fct_renewal_signal_evaluation, and every lead time is scored on the same test renewals."""
+    lead = read_only.execute(
+        """select signal, status, roc_auc, brier_score, n_with_signal, n_test, n_train
+        from marts.fct_renewal_signal_lead_time where lead_days = 90 order by signal"""
+    ).df()
+    evaluation = read_only.execute(
+        """select signal, status, roc_auc, brier_score, n_with_signal, n_test, n_train
+        from marts.fct_renewal_signal_evaluation where signal <> 'full_model' order by signal"""
+    ).df()
+    assert len(lead) == len(SIGNALS)
+    pd.testing.assert_frame_equal(lead, evaluation)
+    leads, n_test = read_only.execute(
+        """select list(distinct lead_days order by lead_days), count(distinct n_test)
+        from marts.fct_renewal_signal_lead_time"""
+    ).fetchone()
+    assert list(leads) == [30, 60, 90, 180] and n_test == 1

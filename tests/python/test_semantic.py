@@ -231,6 +231,22 @@ def test_goal_attainment_and_renewal_metrics_equal_the_marts(built, semantic):
     _assert_close(renewals["arr_at_risk"], mart["arr_at_risk"], "ARR at risk")
 
 
+def test_signal_lead_time_metrics_equal_the_mart(built, semantic):
+    got = semantic.query(
+        ["signal_roc_auc", "signal_renewals_evaluated"],
+        ["signal_lead__signal", "signal_lead__lead_days"],
+    ).set_index(["signal_lead__signal", "signal_lead__lead_days"])
+    mart = _marts(
+        built,
+        """select signal, lead_days, roc_auc, n_with_signal
+        from marts.fct_renewal_signal_lead_time""",
+    ).set_index(["signal", "lead_days"])
+    assert len(mart) == len(got) == 24
+    got.index.names = mart.index.names
+    _assert_close(got["signal_roc_auc"], mart["roc_auc"], "signal ROC AUC")
+    _assert_close(got["signal_renewals_evaluated"], mart["n_with_signal"], "renewals evaluated")
+
+
 def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
     """`mf query` reads <project>/target/semantic_manifest.json: a project view whose target/
     is the test run's build."""

@@ -127,7 +127,11 @@ def test_renewal_marts_hold_the_pending_renewals_duckdb_scores(spark_built, tmp_
     assert sorted(r[0] for r in rows) == sorted(r[0] for r in duck_ids)
     assert len(rows) == duck.rows["predictions"] > 0
     assert {r[spark.columns.index("model_status")] for r in rows} == {duck.model_status}
-    for table in ("fct_renewal_signal_evaluation", "fct_renewal_calibration"):
+    for table in (
+        "fct_renewal_signal_evaluation",
+        "fct_renewal_signal_lead_time",
+        "fct_renewal_calibration",
+    ):
         files = _spark_table(workdir, "marts", table)
         assert duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchall()[0][0] > 0
 

@@ -1,5 +1,6 @@
-{#- One row per renewal (closed and pending) with features computed as of its cut-off date
-    from what was known by then (DOMAIN.md §3): events received by the cut-off, surveys
+{#- One row per renewal (closed and pending) and lead time (int_renewal_cutoffs: the model's
+    cut-off, is_model_cutoff, and the lead-time cut-offs) with features computed as of its
+    cut-off date from what was known by then (DOMAIN.md §3): events received by the cut-off, surveys
     responded by it, goals created and measurements recorded by it (snapshot spine), intents
     asked by it, the CRM version in force then. Nothing after the cut-off enters a row.
 
@@ -78,16 +79,18 @@ renewals as (
 core_available as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         count(features.feature_key) as core_features_available
     from renewals
     inner join features
         on features.is_core and renewals.cutoff_date >= features.released_on
-    group by renewals.contract_id
+    group by renewals.contract_id, renewals.lead_days
 ),
 
 surveys as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         'nps' as survey,
         nps_responses.nps_category,
         false as is_satisfied
@@ -101,6 +104,7 @@ surveys as (
     union all
     select
         renewals.contract_id,
+        renewals.lead_days,
         'csat' as survey,
         null as nps_category,
         csat_responses.is_satisfied
@@ -116,21 +120,23 @@ surveys as (
 survey_scores as (
     select
         contract_id,
+        lead_days,
         sum(case when survey = 'nps' then 1 else 0 end) as nps_responses,
         sum(case when nps_category = 'promoter' then 1 else 0 end) as nps_promoters,
         sum(case when nps_category = 'detractor' then 1 else 0 end) as nps_detractors,
         sum(case when survey = 'csat' then 1 else 0 end) as csat_responses,
         sum(case when is_satisfied then 1 else 0 end) as csat_satisfied
     from surveys
-    group by contract_id
+    group by contract_id, lead_days
 ),
 
 segment_ranked as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         account_versions.segment,
         row_number() over (
-            partition by renewals.contract_id
+            partition by renewals.contract_id, renewals.lead_days
             order by account_versions.updated_at desc
         ) as version_rank
     from renewals
@@ -143,6 +149,7 @@ segment_ranked as (
 tenure as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         min(contracts.start_date) as first_contract_start_date
     from renewals
     inner join contracts
@@ -150,7 +157,7 @@ tenure as (
             renewals.account_id = contracts.account_id
             and renewals.cutoff_date >= contracts.start_date
             and renewals.cutoff_ends_at > contracts.signed_at
-    group by renewals.contract_id
+    group by renewals.contract_id, renewals.lead_days
 ),
 
 weights_pivoted as (
@@ -161,6 +168,9 @@ joined as (
     select
         renewals.contract_id,
         renewals.account_id,
+        renewals.lead_days,
+        renewals.is_model_cutoff,
+        renewals.is_lead_time_cutoff,
         renewals.renewal_date,
         renewals.cutoff_date,
         renewals.renewal_outcome,
@@ -203,17 +213,25 @@ joined as (
     left join usage_windows
         on
             renewals.contract_id = usage_windows.contract_id
+            and renewals.lead_days = usage_windows.lead_days
             and renewals.cutoff_date = usage_windows.cutoff_date
     left join core_available
-        on renewals.contract_id = core_available.contract_id
+        on
+            renewals.contract_id = core_available.contract_id
+            and renewals.lead_days = core_available.lead_days
     left join survey_scores
-        on renewals.contract_id = survey_scores.contract_id
+        on
+            renewals.contract_id = survey_scores.contract_id
+            and renewals.lead_days = survey_scores.lead_days
     left join segment_ranked
         on
             renewals.contract_id = segment_ranked.contract_id
+            and renewals.lead_days = segment_ranked.lead_days
             and segment_ranked.version_rank = 1
     left join tenure
-        on renewals.contract_id = tenure.contract_id
+        on
+            renewals.contract_id = tenure.contract_id
+            and renewals.lead_days = tenure.lead_days
     left join customer_view
         on
             renewals.account_id = customer_view.account_id

@@ -1,20 +1,21 @@
 {#- Usage in each renewal's windows before its cut-off (DOMAIN.md §3): events received by the
     cut-off, in the last 7 days (active users, user-days), the last 28 days (user-days, events,
     core features used) and the 28 days before (user-days, for the trend). One row per
-    (contract_id, cutoff_date), every renewal of int_renewal_cutoffs, zeros when no event.
+    (contract_id, lead_days), every cut-off of int_renewal_cutoffs, zeros when no event.
 
     Incremental, because it is the one renewal feature that reads the event history. A row
     depends only on events of its account dated in its window and received by its cut-off, so
     a daily run recomputes the renewals whose cut-off is on or after the window start
     (`usage_lookback_days` before the earlier of the newest cut-off held and the as-of date:
     pending renewals' cut-off moves with the as-of date) and those not in the table yet (new
-    contracts, a contract moved to another account). Events are read from 56 days before the
-    window start. Rows are replaced by contract (delete+insert); a contract's stale row for an
-    earlier cut-off is harmless, since int_renewal_features joins on (contract_id,
-    cutoff_date). On Spark (no merge here) a table. -#}
+    contracts, lead-time cut-offs that have just passed, a contract moved to another
+    account). Events are read from 56 days before the window start. Rows are replaced by
+    (contract_id, lead_days) (delete+insert); a stale row for an earlier cut-off is harmless,
+    since int_renewal_features joins on (contract_id, lead_days, cutoff_date). On Spark (no
+    merge here) a table. -#}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
-    unique_key='contract_id',
+    unique_key=['contract_id', 'lead_days'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
@@ -28,6 +29,7 @@
         select 1 from {{ this }} as existing
         where
             existing.contract_id = renewal_cutoffs.contract_id
+            and existing.lead_days = renewal_cutoffs.lead_days
             and existing.account_id = renewal_cutoffs.account_id
             and existing.cutoff_date = renewal_cutoffs.cutoff_date
     )
@@ -65,6 +67,7 @@ features as (
 renewals as (
     select
         contract_id,
+        lead_days,
         account_id,
         cutoff_date,
         cast(
@@ -79,6 +82,7 @@ renewals as (
 events_known as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         events.event_id,
         events.user_id,
         events.feature_key,
@@ -102,21 +106,23 @@ events_known as (
 user_days as (
     select
         contract_id,
+        lead_days,
         user_id,
         days_before_cutoff
     from events_known
-    group by contract_id, user_id, days_before_cutoff
+    group by contract_id, lead_days, user_id, days_before_cutoff
 ),
 
 user_day_counts as (
     select
         contract_id,
+        lead_days,
         sum(case when days_before_cutoff < 7 then 1 else 0 end) as user_days_7d,
         sum(case when days_before_cutoff < 28 then 1 else 0 end) as user_days_28d,
         sum(case when days_before_cutoff >= 28 then 1 else 0 end) as user_days_prior_28d,
         count(distinct case when days_before_cutoff < 7 then user_id end) as active_users_7d
     from user_days
-    group by contract_id
+    group by contract_id, lead_days
 ),
 
 core_features as (
@@ -128,18 +134,20 @@ core_features as (
 recent_use as (
     select
         events_known.contract_id,
+        events_known.lead_days,
         count(distinct events_known.event_id) as events_28d,
         count(distinct core_features.feature_key) as core_features_28d
     from events_known
     left join core_features
         on events_known.feature_key = core_features.feature_key
     where events_known.days_before_cutoff < 28
-    group by events_known.contract_id
+    group by events_known.contract_id, events_known.lead_days
 ),
 
 usage_windows as (
     select
         user_day_counts.contract_id,
+        user_day_counts.lead_days,
         user_day_counts.active_users_7d,
         user_day_counts.user_days_7d,
         user_day_counts.user_days_28d,
@@ -148,12 +156,15 @@ usage_windows as (
         recent_use.core_features_28d
     from user_day_counts
     left join recent_use
-        on user_day_counts.contract_id = recent_use.contract_id
+        on
+            user_day_counts.contract_id = recent_use.contract_id
+            and user_day_counts.lead_days = recent_use.lead_days
 ),
 
 final as (
     select
         renewals.contract_id,
+        renewals.lead_days,
         renewals.account_id,
         renewals.cutoff_date,
         cast(coalesce(usage_windows.active_users_7d, 0) as {{ dbt.type_bigint() }})
@@ -168,7 +179,9 @@ final as (
             as core_features_28d
     from renewals
     left join usage_windows
-        on renewals.contract_id = usage_windows.contract_id
+        on
+            renewals.contract_id = usage_windows.contract_id
+            and renewals.lead_days = usage_windows.lead_days
 )
 
 select * from final
