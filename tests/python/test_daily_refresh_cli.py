@@ -1,6 +1,8 @@
-"""The same six days (tests/python/daily.py) through `outcomes run`, as a user runs it: every
-run but the killed one exits 0, a rejected file is reported and the rest builds, and after the
-last day the warehouse equals a build from scratch."""
+"""The same six days (tests/python/daily.py) through `outcomes run`, as a user runs it, but for
+the runs of days 2 and 3 (test_daily_refresh.py runs every day through the Dagster job): their
+files wait for day 4's run, as after a server that was down. Every run but the killed one exits
+0, a rejected file is reported and the rest builds, and after the last day the warehouse equals
+a build from scratch."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from customer_outcomes.config import Settings
 from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
+# Days whose files arrive but whose run does not happen (the next run takes them).
+SKIPPED_DAYS = (2, 3)
 
 
 def _env(settings: Settings, dagster_home) -> dict[str, str]:
@@ -45,6 +49,8 @@ def test_outcomes_run_day_after_day(tmp_path):
     served = None
     for day in range(LAST_DAY + 1):
         delivery = deliver(settings, day) if day else None
+        if day in SKIPPED_DAYS:
+            continue
         cmd = outcomes_cmd("run", "--as-of", as_of(day))
         if day == KILLED_DAY:
             kill_in_dbt(cmd, env, tmp_path / "killed.log")
