@@ -524,18 +524,8 @@ def _signal_rows(
     return rows
 
 
-LEAD_TIME_COLUMNS = [
-    "signal",
-    "feature",
-    "lead_days",
-    "status",
-    "roc_auc",
-    "brier_score",
-    "n_with_signal",
-    "n_test",
-    "n_train",
-    "test_from_date",
-]
+# The signal evaluation's columns with the lead time after the feature.
+LEAD_TIME_COLUMNS = [*SIGNAL_COLUMNS[:2], "lead_days", *SIGNAL_COLUMNS[2:]]
 
 
 def _lead_time(

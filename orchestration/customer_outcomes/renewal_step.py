@@ -57,19 +57,6 @@ TABLES: dict[str, dict[str, str]] = {
         "test_from_date": "date",
         "model_version": "varchar",
     },
-    "signal_lead_time": {
-        "signal": "varchar",
-        "feature": "varchar",
-        "lead_days": "bigint",
-        "status": "varchar",
-        "roc_auc": "double",
-        "brier_score": "double",
-        "n_with_signal": "bigint",
-        "n_test": "bigint",
-        "n_train": "bigint",
-        "test_from_date": "date",
-        "model_version": "varchar",
-    },
     "calibration": {
         "decile": "bigint",
         "n": "bigint",
@@ -78,6 +65,11 @@ TABLES: dict[str, dict[str, str]] = {
         "model_version": "varchar",
     },
 }
+# The signal evaluation's columns with the lead time after the feature.
+_SIGNAL_COLUMNS = list(TABLES["signal_evaluation"].items())
+TABLES["signal_lead_time"] = dict(
+    [*_SIGNAL_COLUMNS[:2], ("lead_days", "bigint"), *_SIGNAL_COLUMNS[2:]]
+)
 ENGINE_TYPES = {
     "duckdb": {"varchar": "varchar", "double": "double", "date": "date", "bigint": "bigint"},
     "postgres": {
