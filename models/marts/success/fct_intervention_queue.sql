@@ -45,25 +45,51 @@ goal_off_track as (
         and vendor_view_score >= {{ var('vendor_view_high_min') }}
 ),
 
-feature_fell_off as (
+{# The alert an account's reason names: its newest week, the largest drop in it. #}
+recent_alerts as (
     select
         alerts.account_id,
-        'feature_use_fell_off' as trigger_type,
-        'use of ' || min(alerts.feature_key) || ' fell '
-        || cast(cast(100 * max(alerts.drop_ratio) as integer) as {{ dbt.type_string() }})
-        || '% below its 4-week average'
-        || case
-            when count(distinct alerts.feature_key) > 1
-                then
-                    ' (and '
-                    || cast(count(distinct alerts.feature_key) - 1 as {{ dbt.type_string() }})
-                    || ' more feature(s))'
-            else ''
-        end as reason
+        alerts.feature_key,
+        alerts.week_start,
+        alerts.feature_events,
+        alerts.trailing_4w_avg_events,
+        count(distinct alerts.feature_key) over (
+            partition by alerts.account_id
+        ) as features_alerted,
+        row_number() over (
+            partition by alerts.account_id
+            order by alerts.week_start desc, alerts.drop_ratio desc, alerts.feature_key asc
+        ) as alert_rank
     from alerts
     cross join as_of
     where alerts.week_start > cast({{ dbt.dateadd('day', -28, 'as_of.as_of_date') }} as date)
-    group by alerts.account_id
+),
+
+feature_fell_off as (
+    select
+        account_id,
+        'feature_use_fell_off' as trigger_type,
+        case
+            when feature_events = 0 then 'no use of ' || feature_key
+            else
+                'use of ' || feature_key || ' fell to '
+                || cast(feature_events as {{ dbt.type_string() }})
+        end
+        || ' in the week of ' || cast(week_start as {{ dbt.type_string() }})
+        || ' (usually '
+        || cast(cast(round(trailing_4w_avg_events, 0) as integer) as {{ dbt.type_string() }})
+        || ' a week)'
+        || case
+            when features_alerted = 2 then ' and 1 more feature'
+            when features_alerted > 2
+                then
+                    ' and '
+                    || cast(features_alerted - 1 as {{ dbt.type_string() }})
+                    || ' more features'
+            else ''
+        end as reason
+    from recent_alerts
+    where alert_rank = 1
 ),
 
 red_health as (
