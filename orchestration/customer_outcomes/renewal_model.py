@@ -574,6 +574,10 @@ def _train(closed: pd.DataFrame, settings: Settings, pool: Executor) -> Trained:
             validation_auc[name] = _scores(y_validation, p)[0] or 0.0
         best = max(validation_auc, key=lambda n: (validation_auc[n], n == "logistic_regression"))
         chosen_fit = pool.submit(_fit, _candidates(settings.seed)[best], train)
+        if best == "logistic_regression":
+            # liblinear seeds one process-wide C generator: two of its fits side by side can
+            # draw from each other's sequence, so the second waits for the first.
+            chosen_fit.result()
         # The chosen model refitted on the whole training set scores the pending ones.
         final_fit = pool.submit(_fit, _candidates(settings.seed)[best], closed)
         test_p = chosen_fit.result().predict_proba(test[NUMERIC + CATEGORICAL])[:, 1]

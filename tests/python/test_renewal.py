@@ -264,7 +264,8 @@ def test_training_is_kept_and_reused_while_the_closed_renewals_are_the_same(
     assert len(stored) == 1
 
     later = features.copy()  # a later day: the pending renewals' features moved
-    later.loc[~later["is_closed"].astype(bool), "intent_score"] = 0.0
+    for col in ("intent_score", "goal_pace_pct", "health_score", "csat_pct"):
+        later.loc[~later["is_closed"].astype(bool), col] = 0.0
     trained_again = run(later, settings)
     assert not trained_again.predictions.equals(first.predictions)
     monkeypatch.setattr(renewal_model, "_fit", _no_training)
