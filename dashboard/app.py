@@ -20,7 +20,7 @@ st.set_page_config(page_title="Customer outcomes", layout="wide")
 
 PAGES = [
     st.Page("views/success_gaps.py", title="Success gaps", default=True),
-    st.Page("views/interventions.py", title="Intervention queue"),
+    st.Page("views/interventions.py", title="CSM worklist"),
     st.Page("views/renewal_risk.py", title="Renewal risk"),
     st.Page("views/signals.py", title="Signal evaluation"),
     st.Page("views/trends.py", title="Metric trends"),

@@ -429,8 +429,16 @@ def _summarize_marts(con) -> None:
                 f"  renewal risk: {row[0]} on {row[1]:%Y-%m-%d}: p(renew) {row[2]:.0%}, "
                 f"ARR at risk {row[3]:,.0f}; {row[4]}"
             )
-    queue = con.execute("select count(*) from marts.fct_intervention_queue").fetchone()[0]
-    _say(f"intervention queue: {queue} open trigger(s) in marts.fct_intervention_queue")
+    triggers = con.execute("select count(*) from marts.fct_intervention_queue").fetchone()[0]
+    accounts, queues, in_progress = con.execute(
+        """select count(*), count(distinct queue), count(*) filter (where status = 'in_progress')
+        from marts.fct_csm_worklist"""
+    ).fetchone()
+    _say(
+        f"CSM worklist: {accounts} account(s) in {queues} queue(s), {in_progress} with a play "
+        f"in progress (marts.fct_csm_worklist); {triggers} open trigger(s) in all "
+        "(marts.fct_intervention_queue)"
+    )
 
 
 def _iso_date(text: str) -> str:

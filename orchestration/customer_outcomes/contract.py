@@ -74,6 +74,16 @@ GOAL_STATUSES = ("active", "closed", "abandoned")
 CONFIRMED_OUTCOMES = ("achieved", "partially_achieved", "missed")
 MEASUREMENT_SOURCES = ("customer_reported", "product_derived", "business_review")
 INTENT_ANSWERS = ("yes", "no", "not_sure")
+# The intervention queue's trigger types (seeds/playbooks.csv), which name what prompted a play.
+TRIGGER_TYPES = (
+    "goal_off_track_high_usage",
+    "intent_negative",
+    "red_health",
+    "feature_use_fell_off",
+    "detractor_response",
+    "no_goals_recorded",
+)
+ACTIVITY_OUTCOMES = ("completed", "abandoned")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -258,6 +268,23 @@ TABLES: dict[str, Table] = {
             ),
             "CSM check-ins asking 'do you plan to renew?'.",
             {"account_id": ("accounts", "account_id"), "contract_id": ("contracts", "contract_id")},
+        ),
+        Table(
+            "cs_activities",
+            "success",
+            ("activity_id",),
+            (
+                _c("activity_id"),
+                _c("account_id"),
+                _c("play_key"),
+                _opt("trigger_type", accepted=TRIGGER_TYPES),
+                _opt("owner", personal=True),
+                _c("opened_at", "timestamp"),
+                _opt("closed_at", "timestamp"),
+                _opt("outcome", accepted=ACTIVITY_OUTCOMES),
+            ),
+            "The plays CSMs ran: which play, on which account, prompted by what, by whom, when.",
+            {"account_id": ("accounts", "account_id")},
         ),
     )
 }

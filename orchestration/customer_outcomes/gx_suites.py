@@ -55,6 +55,7 @@ PAIR_RULES = {
     "users": [("deactivated_at_not_before_created_at", "deactivated_at", "created_at", True)],
     "contracts": [("end_date_not_before_start_date", "end_date", "start_date", True)],
     "customer_goals": [("target_date_after_baseline_date", "target_date", "baseline_date", False)],
+    "cs_activities": [("closed_at_not_before_opened_at", "closed_at", "opened_at", True)],
     "usage_events": [
         (
             "occurred_at_at_most_1_day_after_received_at",
@@ -89,6 +90,11 @@ MART_RULES = {
         {"vendor_view_score": (0, 100), "customer_view_score": (0, 100)},
     ),
     "fct_renewal_predictions": (["contract_id"], {"renewal_probability": (0, 1)}),
+    "fct_play_effectiveness": (["play_key", "segment", "outcome"], {"n_matched": (0, None)}),
+    "fct_csm_worklist": (
+        ["account_id"],
+        {"renewal_probability": (0, 1), "risk": (0, 1), "urgency": (0, 1)},
+    ),
     "fct_renewal_signal_evaluation": (["signal"], {"roc_auc": (0, 1), "brier_score": (0, 1)}),
     "fct_renewal_signal_lead_time": (
         ["signal", "lead_days"],

@@ -163,8 +163,9 @@ def _parse_src(con, table: Table, present: set[str]) -> None:
     con.execute(f"create or replace temp table typed as select {', '.join(cols)} from src")
 
 
-# Columns that may differ between deliveries of the same record without a conflict.
-REDELIVERY_COLUMNS = {"usage_events": {"received_at"}}
+# Columns that may differ between deliveries of the same record without a conflict (an
+# activity is delivered open, then again when it closes).
+REDELIVERY_COLUMNS = {"usage_events": {"received_at"}, "cs_activities": {"closed_at", "outcome"}}
 # Tables whose records are versioned: a newer version is an update, not a conflict.
 VERSION_COLUMNS = {"customer_goals": "updated_at"}
 

@@ -33,7 +33,7 @@ from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
 
-MARTS = 19
+MARTS = 21
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dagster"
 SKIP_WELCOME = """Array.from(document.querySelectorAll('button'))
     .filter((b) => b.innerText.trim() === 'Skip').forEach((b) => b.click())"""

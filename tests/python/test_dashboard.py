@@ -31,7 +31,7 @@ ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dashboard"
 # page file (under dashboard/), URL path, title, charts it must render at least
 PAGES = [
     ("views/success_gaps.py", "", "Success gaps", 1),
-    ("views/interventions.py", "interventions", "Intervention queue", 0),
+    ("views/interventions.py", "interventions", "CSM worklist", 0),
     ("views/renewal_risk.py", "renewal_risk", "Renewal risk", 1),
     ("views/signals.py", "signals", "Signal evaluation", 3),
     ("views/trends.py", "trends", "Metric trends", 6),
@@ -121,8 +121,13 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
             assert {k: shown[k] for k in GAP_LABELS.values()} == _gap_counts(serve)
             assert int(shown["Usage traps"]) > 0
         elif page.endswith("interventions.py"):
-            (n,) = _read(serve, "select count(*) from marts.fct_intervention_queue")[0]
+            n, accounts = _read(
+                serve,
+                """select (select count(*) from marts.fct_intervention_queue),
+                    (select count(*) from marts.fct_csm_worklist)""",
+            )[0]
             assert shown["Open interventions"] == str(n)
+            assert shown["Accounts this week"] == str(accounts)
         elif page.endswith("renewal_risk.py"):
             at_risk, high = _read(
                 serve,

@@ -55,6 +55,42 @@ def test_truth_is_kept_apart_from_the_tables(small_landing):
     assert "cohort" not in TABLES["accounts"].column_names
 
 
+def test_plays_run_on_the_accounts_that_look_worst(small_landing):
+    """Plays follow triggers, so the accounts CSMs treat realize less value than the untreated
+    ones, renewal rescues (after a "no" or "not sure") by far: the confounding the
+    effectiveness mart must see through. Every activity's trigger is its play's; the truth
+    names each play once, the one with no effect at 0."""
+    value = {
+        r["account_id"]: float(r["latent_value"])
+        for r in csv.DictReader((small_landing / "_truth" / "accounts.csv").open())
+    }
+    path = small_landing / "cs_activities" / "cs_activities.csv"
+    activities = list(csv.DictReader(path.open()))
+    untreated = set(value) - {a["account_id"] for a in activities}
+    rescued = {a["account_id"] for a in activities if a["play_key"] == "renewal_rescue"}
+    assert len(untreated) > 10 and len(rescued) > 10
+
+    def mean(values):
+        values = list(values)
+        return sum(values) / len(values)
+
+    baseline = mean(value[i] for i in untreated)
+    assert mean(value[i] for i in rescued) < baseline - 0.05
+    assert mean(value[a["account_id"]] for a in activities) < baseline
+    triggers = {(a["play_key"], a["trigger_type"]) for a in activities}
+    assert triggers == {
+        ("renewal_rescue", "intent_negative"),
+        ("adoption_check_in", "feature_use_fell_off"),
+        ("detractor_follow_up", "detractor_response"),
+    }
+    effects = list(csv.DictReader((small_landing / "_truth" / "play_effects.csv").open()))
+    assert sorted(e["play_key"] for e in effects) == sorted(k for k, _ in triggers)
+    null = next(e for e in effects if e["play_key"] == "detractor_follow_up")
+    assert float(null["true_effect_renewal"]) == float(null["true_effect_goal_progress"]) == 0
+    rescue = next(e for e in effects if e["play_key"] == "renewal_rescue")
+    assert float(rescue["true_effect_renewal"]) > 0.05
+
+
 @pytest.fixture(scope="module")
 def events(small_landing):
     con = duckdb.connect()

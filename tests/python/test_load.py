@@ -270,3 +270,51 @@ def test_parquet_files_load_like_csv(tmp_path, landing):
     assert (
         parquet.status == "loaded" and parquet.rows_loaded == len(src.read_text().splitlines()) - 1
     )
+
+
+ACTIVITY_HEADER = "activity_id,account_id,play_key,trigger_type,owner,opened_at,closed_at,outcome\n"
+
+
+def test_an_activity_delivered_open_then_closed_is_an_update(tmp_path, landing):
+    """A play is exported while open, then again once closed: the second delivery loads (no
+    key conflict) and staging keeps the closed one. Another opening time for the same id is a
+    conflict; a closing before the opening and an unknown outcome are quarantined."""
+    wh = tmp_path / "wh.duckdb"
+    _write(
+        landing,
+        "cs_activities",
+        "zz_open.csv",
+        ACTIVITY_HEADER + "a1,acc_00001,renewal_rescue,intent_negative,cs@vendor.example,"
+        "2026-05-01T10:00:00Z,,\n",
+    )
+    load_landing(wh, landing, **QUIET)
+    _write(
+        landing,
+        "cs_activities",
+        "zz_closed.csv",
+        ACTIVITY_HEADER + "a1,acc_00001,renewal_rescue,intent_negative,cs@vendor.example,"
+        "2026-05-01T10:00:00Z,2026-05-20T10:00:00Z,completed\n"
+        + "a2,acc_00001,renewal_rescue,intent_negative,,2026-05-02T10:00:00Z,"
+        "2026-05-01T10:00:00Z,completed\n"
+        + "a3,acc_00001,success_plan,,,2026-05-02T10:00:00Z,2026-05-03T10:00:00Z,done\n",
+    )
+    _write(
+        landing,
+        "cs_activities",
+        "zz_reopened.csv",
+        ACTIVITY_HEADER + "a1,acc_00001,renewal_rescue,intent_negative,cs@vendor.example,"
+        "2026-05-02T10:00:00Z,,\n",
+    )
+    results = {r.file.rsplit("/", 1)[-1]: r for r in load_landing(wh, landing, **QUIET)}
+    assert (results["zz_closed.csv"].rows_loaded, results["zz_closed.csv"].rows_quarantined) == (
+        1,
+        2,
+    )
+    assert results["zz_reopened.csv"].rows_quarantined == 1
+    con = duckdb.connect(str(wh), read_only=True)
+    rules = con.execute(
+        """select original_row ->> 'activity_id', column_name from raw._quarantine
+        where table_name = 'cs_activities' order by 1"""
+    ).fetchall()
+    con.close()
+    assert rules == [("a1", "activity_id"), ("a2", "closed_at"), ("a3", "outcome")]

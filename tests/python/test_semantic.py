@@ -247,6 +247,21 @@ def test_signal_lead_time_metrics_equal_the_mart(built, semantic):
     _assert_close(got["signal_renewals_evaluated"], mart["n_with_signal"], "renewals evaluated")
 
 
+def test_worklist_metrics_equal_the_mart(built, semantic):
+    got = semantic.query(
+        ["worklist_accounts", "worklist_arr"], ["worklist_item__status", "account__segment"]
+    ).set_index(["worklist_item__status", "account__segment"])
+    mart = _marts(
+        built,
+        """select status, segment, count(*) as n, sum(arr) as arr
+        from marts.fct_csm_worklist group by all""",
+    ).set_index(["status", "segment"])
+    assert len(mart) > 1
+    got.index.names = mart.index.names
+    _assert_close(got["worklist_accounts"], mart["n"], "worklist accounts")
+    _assert_close(got["worklist_arr"], mart["arr"], "worklist ARR")
+
+
 def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
     """`mf query` reads <project>/target/semantic_manifest.json: a project view whose target/
     is the test run's build."""

@@ -60,6 +60,7 @@ def test_the_email_scan_does_find_emails_in_raw(read_only):
     hits = _email_hits(read_only, ["raw"])
     assert any(h.startswith("raw.users.email") for h in hits)
     assert any(h.startswith("raw.nps_responses.comment") for h in hits)
+    assert any(h.startswith("raw.cs_activities.owner") for h in hits)
 
 
 def test_every_staging_key_is_tested(built):

@@ -186,11 +186,7 @@ prioritized as (
         gaps.days_to_renewal,
         gaps.next_renewal_date,
         gaps.gap_type,
-        case
-            when gaps.days_to_renewal is null then 0.25
-            when gaps.days_to_renewal <= 0 then 1.0
-            else 1.0 / (1 + gaps.days_to_renewal / 90.0)
-        end as urgency
+        {{ renewal_urgency('gaps.days_to_renewal') }} as urgency
     from triggers
     inner join gaps
         on triggers.account_id = gaps.account_id

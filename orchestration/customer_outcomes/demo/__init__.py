@@ -1,7 +1,8 @@
 """Believable, deterministic demo data in the landing layout of ``shared/RAW_CONTRACT.md``.
 
 ``generate()`` writes ``<out>/<table>/*.csv`` for every contract table, and the generator's
-hidden truth (cohort labels, latent value) to ``<out>/_truth/accounts.csv``. The loader skips
+hidden truth to ``<out>/_truth/``: cohort labels and latent value (``accounts.csv``), the
+plays' true effects (``play_effects.csv``, see ``plays.py``). The loader skips
 folders starting with ``_``; only tests read the truth, never a model.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..contract import TABLES
 from .entities import build_world
 from .events import write_events
+from .plays import truth as play_truth
 
 TRUTH_DIR = "_truth"
 
@@ -78,4 +80,6 @@ def generate(
         for a in world.accounts
     ]
     _write_csv(out / TRUTH_DIR / "accounts.csv", list(truth[0]), truth)
+    effects = play_truth(world.activities, spec.end)
+    _write_csv(out / TRUTH_DIR / "play_effects.csv", list(effects[0]), effects)
     return counts

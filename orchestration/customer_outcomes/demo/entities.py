@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from ..contract import CONFIRMED_OUTCOMES, MEASUREMENT_SOURCES, SEGMENTS, TOUCHPOINTS
 from . import catalog as cat
+from . import plays as pl
 
 DAY = timedelta(days=1)
 
@@ -38,6 +39,12 @@ class Account:
     churn_days: list[date] = field(default_factory=list)
     contracts: list[dict] = field(default_factory=list)
     users: list[dict] = field(default_factory=list)
+    # Plays (demo/plays.py): their own random stream, the CSM by date, the activities, and
+    # each term contract's renewal check-ins drawn ahead ({days before end: (asked?, answer)}).
+    play_rng: random.Random = field(default_factory=random.Random)
+    csm_versions: list[tuple[date, str | None]] = field(default_factory=list)
+    activities: list[pl.Activity] = field(default_factory=list)
+    checks: dict[str, dict[int, tuple[bool, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +56,7 @@ class World:
     users: list[dict]
     user_account: list[int]
     user_engagement: list[float]
+    activities: list[pl.Activity] = field(default_factory=list)
 
 
 def ts(d: date, seconds: int = 0) -> str:
@@ -89,6 +97,7 @@ def build_world(n_accounts: int, days: int, seed: int, end: date) -> World:
             "customer_goals",
             "goal_measurements",
             "renewal_intents",
+            "cs_activities",
         )
     }
     for key, name, module, is_core, released in cat.FEATURES:
@@ -114,6 +123,7 @@ def build_world(n_accounts: int, days: int, seed: int, end: date) -> World:
         else:
             created = start + timedelta(days=rng.randint(0, max(1, days - 60)))
         acc = Account(i, f"acc_{i + 1:0{width}d}", seg, cohort, value, usage, created)
+        acc.play_rng = pl.play_rng(seed, i)
         accounts.append(acc)
         _account_rows(rng, acc, tables, end)
         _users(rng, acc, tables, users, user_account, engagement, end)
@@ -122,7 +132,9 @@ def build_world(n_accounts: int, days: int, seed: int, end: date) -> World:
         _goals(rng, acc, tables, end)
         _intents(rng, acc, tables, end)
         _surveys(rng, acc, tables, users, user_account, start, end)
-    return World(start, end, accounts, tables, users, user_account, engagement)
+    activities = [a for acc in accounts for a in acc.activities]
+    tables["cs_activities"] = pl.rows(pl.play_rng(seed, -1), activities, end, ts)
+    return World(start, end, accounts, tables, users, user_account, engagement, activities)
 
 
 def _account_rows(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
@@ -140,6 +152,7 @@ def _account_rows(rng: random.Random, acc: Account, tables: dict, end: date) -> 
         "updated_at": ts(acc.created, created_s),
     }
     tables["accounts"].append(row)
+    acc.csm_versions.append((acc.created, csm))
     # A later CRM version: a new CSM (and now and then a new segment).
     if rng.random() < 0.3:
         later = acc.created + timedelta(days=rng.randint(30, 400))
@@ -148,6 +161,7 @@ def _account_rows(rng: random.Random, acc: Account, tables: dict, end: date) -> 
             new["updated_at"] = ts(later, rng.randint(8 * 3600, 18 * 3600))
             new["_batch"] = 1
             tables["accounts"].append(new)
+            acc.csm_versions.append((later, new["csm_owner"]))
 
 
 def _users(rng, acc, tables, users, user_account, engagement, end) -> None:
@@ -195,6 +209,21 @@ def _adoption(rng: random.Random, acc: Account, start: date, end: date) -> None:
     if rng.random() < 0.2 and len(acc.adopted) > 2:  # "feature use fell off"
         acc.dropped_feature = rng.choice(acc.adopted)
         acc.drop_day = end - timedelta(days=rng.randint(14, 120))
+        # The usage alert shows in the week after the drop: an adoption check-in, maybe.
+        alert_day = acc.drop_day + timedelta(days=7)
+        _play(acc, "adoption_check_in", alert_day)
+
+
+def _play(acc: Account, key: str, trigger_day: date) -> pl.Activity | None:
+    owner = pl.owner_on(acc.csm_versions, trigger_day)
+    activity = pl.open_activity(acc.play_rng, key, acc.account_id, acc.segment, trigger_day, owner)
+    if activity is not None:
+        acc.activities.append(activity)
+    return activity
+
+
+# Renewal check-ins of a term contract: days before its end.
+CHECK_DAYS = (120, 90, 60, 30)
 
 
 def _renew_probability(value: float) -> float:
@@ -253,7 +282,21 @@ def _contracts(rng: random.Random, acc: Account, tables: dict, end: date) -> Non
             term = 730 if seg == "enterprise" and rng.random() < 0.2 else 365
             stop = start + timedelta(days=term - 1)
             row["end_date"] = stop.isoformat()
-            renews = rng.random() < _renew_probability(acc.value) and not external
+            # The renewal check-ins, drawn ahead: the first "no" or "not sure" is the trigger
+            # of a renewal rescue, which may lift this renewal.
+            checks = {
+                d: (acc.play_rng.random() < 0.6, _answer(acc.play_rng, acc.value))
+                for d in CHECK_DAYS
+            }
+            acc.checks[cid] = checks
+            negative = [d for d, (asked, answer) in checks.items() if asked and answer != "yes"]
+            if negative and stop - timedelta(days=negative[0]) <= end:
+                _play(acc, "renewal_rescue", stop - timedelta(days=negative[0]))
+            p, lifting = pl.renewal_lift(acc.activities, stop, _renew_probability(acc.value))
+            if external:  # nothing a play does keeps it
+                for activity in lifting:
+                    activity.renewal_lift = 0.0
+            renews = rng.random() < p and not external
             if renews:
                 acc.live.append((start, stop))
                 late = rng.random() < 0.15
@@ -333,6 +376,7 @@ def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
                 m += 1
                 share = min(1.0, (day - baseline_date).days / span)
                 progress = final * share**1.2 + rng.gauss(0, 0.04)
+                progress += pl.goal_lift(acc.activities, day)
                 value = round(baseline + progress * (target - baseline), 2)
                 recorded = day + timedelta(days=rng.randint(0, 14))
                 if recorded <= end:
@@ -399,22 +443,28 @@ def _intents(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
         start = date.fromisoformat(row["start_date"])
         if row["end_date"]:
             stop = date.fromisoformat(row["end_date"])
-            asks = [stop - timedelta(days=d) for d in (120, 90, 60, 30) if rng.random() < 0.6]
+            # Drawn for the stream's sake; the contract drew the check-ins (and answers).
+            drawn = {d: rng.random() < 0.6 for d in CHECK_DAYS}
             contract_id = row["contract_id"]
+            checks = acc.checks.get(contract_id, {d: (a, None) for d, a in drawn.items()})
+            asks = [stop - timedelta(days=d) for d, (asked, _) in checks.items() if asked]
         else:
             asks = [start + timedelta(days=d) for d in range(90, 1500, 91) if rng.random() < 0.3]
-            contract_id = None
+            contract_id, checks = None, {}
         for asked in asks:
             if asked > end or not _in_live(acc, asked):
                 continue
             n += 1
+            answer = _answer(rng, acc.value)
+            if contract_id:
+                answer = checks[(stop - asked).days][1] or answer
             tables["renewal_intents"].append(
                 {
                     "checkin_id": f"chk_{acc.account_id[4:]}_{n:03d}",
                     "account_id": acc.account_id,
                     "contract_id": contract_id,
                     "asked_on": asked.isoformat(),
-                    "answer": _answer(rng, acc.value),
+                    "answer": answer,
                     "notes": rng.choice(cat.INTENT_NOTES) if rng.random() < 0.3 else None,
                 }
             )
@@ -432,6 +482,7 @@ def _surveys(rng, acc, tables, users, user_account, start, end) -> None:
             day = date(year, month, 10)
             if not (start <= day <= end) or not _in_live(acc, day):
                 continue
+            decided = False
             for u in mine:
                 if u["created_at"][:10] > day.isoformat() or rng.random() > 0.3:
                     continue
@@ -443,6 +494,9 @@ def _surveys(rng, acc, tables, users, user_account, start, end) -> None:
                 responded = day + timedelta(days=rng.randint(0, 14))
                 if responded > end:
                     continue
+                if score <= 6 and not decided:  # the wave's first detractor: a follow-up?
+                    decided = True
+                    _play(acc, "detractor_follow_up", responded)
                 tables["nps_responses"].append(
                     {
                         "response_id": f"nps_{len(tables['nps_responses']) + 1:07d}",

@@ -1,0 +1,361 @@
+{#- Does a play work? One row per play, segment ('all' and each segment) and outcome.
+
+    Design (matched difference in differences). A treated unit is a cs_activity with its
+    trigger's onset (int_account_trigger_weeks: the latest onset of the activity's trigger type
+    on the account in the 21 days up to the week it opened): week t0. Its comparison units are
+    onsets of the same trigger type on accounts with no play opened from 8 weeks before to 8
+    weeks after their onset, in the same segment, with the same health band in the week before
+    the onset and the same renewal window (next renewal date within 90, 91-180, over 180 days,
+    or none), with an onset at most play_match_days from the treated one's. Outcomes of a unit
+    at week t0:
+
+    - goal_progress: weighted goal attainment (0-1) at the end of week t0 + play_outcome_weeks
+      - 1 minus at the end of the week before t0;
+    - health: the health score of week t0 + play_outcome_weeks minus that of the week before;
+    - renewal: 1 when the account's first renewal within 365 days after t0 renewed, 0 when it
+      churned (pending renewals, and units without a renewal then, have none).
+
+    Each treated unit's effect is its outcome minus the mean of its matched comparison units';
+    effect is their mean over the treated units with an outcome and at least one match, with a
+    95 % interval of 1.96 standard errors (sample standard deviation / sqrt(n_matched)),
+    rounded to 6 decimals.
+    status is too_few below var play_min_matched matched units, and the estimate is then null.
+    naive_difference: the treated units' mean outcome minus that of every account-week without
+    a play within 8 weeks, the confounded reading. -#}
+{{ config(tags=['as_of']) }}
+{%- set weeks = var('play_outcome_weeks') | int %}
+{%- set days_to_renewal = dbt.datediff('health.week_start', 'next_renewals.renewal_date', 'day') %}
+with
+
+activities as (
+    select * from {{ ref('stg_success__cs_activities') }}
+),
+
+trigger_weeks as (
+    select * from {{ ref('int_account_trigger_weeks') }}
+),
+
+health as (
+    select * from {{ ref('fct_account_health') }}
+),
+
+value_realization as (
+    select * from {{ ref('int_account_value_realization_snapshots') }}
+),
+
+renewals as (
+    select * from {{ ref('fct_renewals') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+),
+
+playbooks as (
+    select * from {{ ref('playbooks') }}
+),
+
+as_of as (
+    select {{ as_of_date() }} as as_of_date
+),
+
+known_activities as (
+    select
+        activities.*,
+        cast({{ dbt.date_trunc('week', 'activities.opened_at') }} as date) as opened_week
+    from activities
+    cross join as_of
+    where cast(activities.opened_at as date) <= as_of.as_of_date
+),
+
+{# Every account-week with its state before and its outcomes after. #}
+next_renewals as (
+    select
+        health.account_id,
+        health.week_start,
+        renewals.renewal_date,
+        renewals.renewal_outcome,
+        row_number() over (
+            partition by health.account_id, health.week_start
+            order by renewals.renewal_date asc, renewals.contract_id asc
+        ) as renewal_rank
+    from health
+    inner join renewals
+        on
+            health.account_id = renewals.account_id
+            and health.week_start < renewals.renewal_date
+),
+
+panel as (
+    select
+        health.account_id,
+        health.week_start,
+        before_week.health_band as band_before,
+        case
+            when next_renewals.renewal_date is null then 'none'
+            when {{ days_to_renewal }} <= 90 then '0-90'
+            when {{ days_to_renewal }} <= 180 then '91-180'
+            else '181+'
+        end as renewal_window,
+        (goals_after.weighted_attainment_pct - goals_before.weighted_attainment_pct) / 100.0
+            as goal_progress,
+        after_week.health_score - before_week.health_score as health,
+        case
+            when
+                next_renewals.renewal_date
+                > cast({{ dbt.dateadd('day', 365, 'health.week_start') }} as date)
+                then null
+            when next_renewals.renewal_outcome = 'churned' then 0.0
+            when next_renewals.renewal_outcome in ('renewed', 'expanded', 'contracted') then 1.0
+        end as renewal
+    from health
+    left join health as before_week
+        on
+            health.account_id = before_week.account_id
+            and before_week.week_start
+            = cast({{ dbt.dateadd('day', -7, 'health.week_start') }} as date)
+    left join health as after_week
+        on
+            health.account_id = after_week.account_id
+            and after_week.week_start
+            = cast({{ dbt.dateadd('day', 7 * weeks, 'health.week_start') }} as date)
+    left join value_realization as goals_before
+        on
+            health.account_id = goals_before.account_id
+            and goals_before.snapshot_date
+            = cast({{ dbt.dateadd('day', -1, 'health.week_start') }} as date)
+    left join value_realization as goals_after
+        on
+            health.account_id = goals_after.account_id
+            and goals_after.snapshot_date
+            = cast({{ dbt.dateadd('day', 7 * weeks - 1, 'health.week_start') }} as date)
+    left join next_renewals
+        on
+            health.account_id = next_renewals.account_id
+            and health.week_start = next_renewals.week_start
+            and next_renewals.renewal_rank = 1
+),
+
+treated_onsets as (
+    select
+        known_activities.activity_id,
+        known_activities.account_id,
+        known_activities.play_key,
+        known_activities.trigger_type,
+        trigger_weeks.week_start,
+        row_number() over (
+            partition by known_activities.activity_id
+            order by trigger_weeks.week_start desc
+        ) as onset_rank
+    from known_activities
+    inner join trigger_weeks
+        on
+            known_activities.account_id = trigger_weeks.account_id
+            and known_activities.trigger_type = trigger_weeks.trigger_type
+            and known_activities.opened_week >= trigger_weeks.week_start
+            and cast({{ dbt.dateadd('day', -21, 'known_activities.opened_week') }} as date)
+            <= trigger_weeks.week_start
+),
+
+{# A treated unit with another play opened on the account within the outcome window on either
+    side is left out, as a comparison unit with any play there is: both sides alike. #}
+treated as (
+    select
+        panel.*,
+        treated_onsets.activity_id,
+        treated_onsets.play_key,
+        treated_onsets.trigger_type,
+        accounts.segment
+    from treated_onsets
+    inner join accounts
+        on treated_onsets.account_id = accounts.account_id
+    inner join panel
+        on
+            treated_onsets.account_id = panel.account_id
+            and treated_onsets.week_start = panel.week_start
+    where
+        treated_onsets.onset_rank = 1
+        and not exists (
+            select 1 from known_activities as other
+            where
+                other.account_id = treated_onsets.account_id
+                and other.activity_id <> treated_onsets.activity_id
+                and other.opened_week >= cast(
+                    {{ dbt.dateadd('day', -7 * weeks, 'treated_onsets.week_start') }} as date
+                )
+                and other.opened_week <= cast(
+                    {{ dbt.dateadd('day', 7 * weeks, 'treated_onsets.week_start') }} as date
+                )
+        )
+),
+
+{# Account-weeks with no play opened within the outcome window on either side. #}
+untreated_panel as (
+    select panel.*
+    from panel
+    where not exists (
+        select 1 from known_activities
+        where
+            known_activities.account_id = panel.account_id
+            and known_activities.opened_week
+            >= cast({{ dbt.dateadd('day', -7 * weeks, 'panel.week_start') }} as date)
+            and known_activities.opened_week
+            <= cast({{ dbt.dateadd('day', 7 * weeks, 'panel.week_start') }} as date)
+    )
+),
+
+comparison as (
+    select
+        untreated_panel.*,
+        trigger_weeks.trigger_type,
+        accounts.segment
+    from trigger_weeks
+    inner join accounts
+        on trigger_weeks.account_id = accounts.account_id
+    inner join untreated_panel
+        on
+            trigger_weeks.account_id = untreated_panel.account_id
+            and trigger_weeks.week_start = untreated_panel.week_start
+),
+
+matched as (
+    select
+        treated.activity_id,
+        avg(comparison.goal_progress) as comparison_goal_progress,
+        avg(comparison.health) as comparison_health,
+        avg(comparison.renewal) as comparison_renewal
+    from treated
+    inner join comparison
+        on
+            treated.trigger_type = comparison.trigger_type
+            and treated.segment = comparison.segment
+            and treated.band_before = comparison.band_before
+            and treated.renewal_window = comparison.renewal_window
+            and comparison.week_start
+            >= cast({{ dbt.dateadd('day', -var('play_match_days'), 'treated.week_start') }} as date)
+            and comparison.week_start
+            <= cast({{ dbt.dateadd('day', var('play_match_days'), 'treated.week_start') }} as date)
+    group by treated.activity_id
+),
+
+naive_baseline as (
+    select
+        avg(goal_progress) as goal_progress,
+        avg(health) as health,
+        avg(renewal) as renewal
+    from untreated_panel
+),
+
+unit_effects as (
+    select
+        treated.play_key,
+        treated.segment,
+        'goal_progress' as outcome,
+        treated.goal_progress as treated_outcome,
+        treated.goal_progress - matched.comparison_goal_progress as unit_effect,
+        naive_baseline.goal_progress as naive_outcome
+    from treated
+    left join matched
+        on treated.activity_id = matched.activity_id
+    cross join naive_baseline
+    union all
+    select
+        treated.play_key,
+        treated.segment,
+        'health' as outcome,
+        treated.health as treated_outcome,
+        treated.health - matched.comparison_health as unit_effect,
+        naive_baseline.health as naive_outcome
+    from treated
+    left join matched
+        on treated.activity_id = matched.activity_id
+    cross join naive_baseline
+    union all
+    select
+        treated.play_key,
+        treated.segment,
+        'renewal' as outcome,
+        treated.renewal as treated_outcome,
+        treated.renewal - matched.comparison_renewal as unit_effect,
+        naive_baseline.renewal as naive_outcome
+    from treated
+    left join matched
+        on treated.activity_id = matched.activity_id
+    cross join naive_baseline
+),
+
+by_segment as (
+    select
+        play_key,
+        segment,
+        outcome,
+        treated_outcome,
+        unit_effect,
+        naive_outcome
+    from unit_effects
+    union all
+    select
+        play_key,
+        'all' as segment,
+        outcome,
+        treated_outcome,
+        unit_effect,
+        naive_outcome
+    from unit_effects
+),
+
+summarized as (
+    select
+        play_key,
+        segment,
+        outcome,
+        count(*) as n_treated,
+        count(unit_effect) as n_matched,
+        avg(unit_effect) as effect,
+        1.96 * stddev_samp(unit_effect) / sqrt(count(unit_effect)) as half_interval,
+        avg(treated_outcome) - max(naive_outcome) as naive_difference
+    from by_segment
+    group by play_key, segment, outcome
+),
+
+final as (
+    select
+        summarized.play_key,
+        playbooks.play_name,
+        summarized.segment,
+        summarized.outcome,
+        case
+            when summarized.n_matched >= {{ var('play_min_matched') }} then 'ok'
+            else 'too_few'
+        end as status,
+        cast(summarized.n_treated as {{ dbt.type_bigint() }}) as n_treated,
+        cast(summarized.n_matched as {{ dbt.type_bigint() }}) as n_matched,
+        cast(
+            case
+                when summarized.n_matched >= {{ var('play_min_matched') }}
+                    then {{ round_double('summarized.effect', 6) }}
+            end as {{ type_double() }}
+        ) as effect,
+        cast(
+            case
+                when summarized.n_matched >= {{ var('play_min_matched') }}
+                    then {{ round_double('summarized.effect - summarized.half_interval', 6) }}
+            end as {{ type_double() }}
+        ) as ci_low,
+        cast(
+            case
+                when summarized.n_matched >= {{ var('play_min_matched') }}
+                    then {{ round_double('summarized.effect + summarized.half_interval', 6) }}
+            end as {{ type_double() }}
+        ) as ci_high,
+        cast(
+            {{ round_double('summarized.naive_difference', 6) }} as {{ type_double() }}
+        ) as naive_difference,
+        as_of.as_of_date
+    from summarized
+    left join playbooks
+        on summarized.play_key = playbooks.play_key
+    cross join as_of
+)
+
+select * from final
