@@ -18,6 +18,10 @@
     Each queue holds its in-progress accounts, then the new ones by priority up to capacity
     (an owner with as many plays open as the capacity gets no new account). -#}
 {{ config(tags=['as_of']) }}
+{#- The end of the as-of day: activities opened before it are known. #}
+{%- set as_of_end = (
+    'cast(' ~ dbt.dateadd('day', 1, as_of_date()) ~ ' as ' ~ dbt.type_timestamp() ~ ')'
+) %}
 with
 
 queue as (
@@ -44,19 +48,10 @@ renewals as (
     select * from {{ ref('fct_renewals') }}
 ),
 
-as_of as (
-    select
-        {{ as_of_date() }} as as_of_date,
-        cast(
-            {{ dbt.dateadd('day', 1, as_of_date()) }} as {{ dbt.type_timestamp() }}
-        ) as as_of_ends_at
-),
-
 known_activities as (
-    select activities.*
+    select *
     from activities
-    cross join as_of
-    where activities.opened_at < as_of.as_of_ends_at
+    where opened_at < {{ as_of_end }}
 ),
 
 open_plays as (
@@ -69,10 +64,9 @@ open_plays as (
             order by known_activities.opened_at desc, known_activities.activity_id desc
         ) as play_rank
     from known_activities
-    cross join as_of
     where
         known_activities.closed_at is null
-        or known_activities.closed_at >= as_of.as_of_ends_at
+        or known_activities.closed_at >= {{ as_of_end }}
 ),
 
 cooling_down as (
@@ -80,11 +74,10 @@ cooling_down as (
         known_activities.account_id,
         known_activities.trigger_type
     from known_activities
-    cross join as_of
     where
-        known_activities.closed_at < as_of.as_of_ends_at
+        known_activities.closed_at < {{ as_of_end }}
         and known_activities.closed_at >= cast(
-            {{ dbt.dateadd('day', -var('play_cooldown_days'), 'as_of.as_of_ends_at') }}
+            {{ dbt.dateadd('day', -var('play_cooldown_days'), as_of_end) }}
             as {{ dbt.type_timestamp() }}
         )
 ),
@@ -140,12 +133,10 @@ base_rate as (
         avg(case when renewals.renewal_outcome = 'churned' then 1.0 else 0.0 end)
             as churn_rate
     from renewals
-    cross join as_of
     where
         renewals.renewal_outcome <> 'pending'
-        and renewals.renewal_date <= as_of.as_of_date
-        and renewals.renewal_date
-        > cast({{ dbt.dateadd('day', -365, 'as_of.as_of_date') }} as date)
+        and renewals.renewal_date <= {{ as_of_date() }}
+        and renewals.renewal_date > cast({{ dbt.dateadd('day', -365, as_of_date()) }} as date)
 ),
 
 next_predictions as (
@@ -180,10 +171,13 @@ candidates as (
         open_plays.opened_at as play_opened_at,
         next_predictions.renewal_probability,
         folded.top_severity,
-        coalesce(1 - next_predictions.renewal_probability, base_rate.churn_rate) as risk,
+        coalesce(
+            1 - next_predictions.renewal_probability,
+            (select base_rate.churn_rate from base_rate)
+        ) as risk,
         case
             when next_predictions.renewal_probability is not null then 'model'
-            when base_rate.churn_rate is not null then 'base_rate'
+            when (select base_rate.churn_rate from base_rate) is not null then 'base_rate'
         end as risk_source,
         {{ renewal_urgency('accounts.days_to_renewal') }} as urgency
     from accounts
@@ -197,7 +191,6 @@ candidates as (
         on
             accounts.account_id = next_predictions.account_id
             and next_predictions.renewal_rank = 1
-    cross join base_rate
     where
         accounts.current_arr > 0
         and (folded.account_id is not null or open_plays.account_id is not null)

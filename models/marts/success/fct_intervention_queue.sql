@@ -53,9 +53,6 @@ recent_alerts as (
         alerts.week_start,
         alerts.feature_events,
         alerts.trailing_4w_avg_events,
-        count(distinct alerts.feature_key) over (
-            partition by alerts.account_id
-        ) as features_alerted,
         row_number() over (
             partition by alerts.account_id
             order by alerts.week_start desc, alerts.drop_ratio desc, alerts.feature_key asc
@@ -65,31 +62,44 @@ recent_alerts as (
     where alerts.week_start > cast({{ dbt.dateadd('day', -28, 'as_of.as_of_date') }} as date)
 ),
 
-feature_fell_off as (
+alerted_features as (
     select
         account_id,
+        count(distinct feature_key) as features_alerted
+    from recent_alerts
+    group by account_id
+),
+
+feature_fell_off as (
+    select
+        recent_alerts.account_id,
         'feature_use_fell_off' as trigger_type,
         case
-            when feature_events = 0 then 'no use of ' || feature_key
+            when recent_alerts.feature_events = 0 then 'no use of ' || recent_alerts.feature_key
             else
-                'use of ' || feature_key || ' fell to '
-                || cast(feature_events as {{ dbt.type_string() }})
+                'use of ' || recent_alerts.feature_key || ' fell to '
+                || cast(recent_alerts.feature_events as {{ dbt.type_string() }})
         end
-        || ' in the week of ' || cast(week_start as {{ dbt.type_string() }})
+        || ' in the week of ' || cast(recent_alerts.week_start as {{ dbt.type_string() }})
         || ' (usually '
-        || cast(cast(round(trailing_4w_avg_events, 0) as integer) as {{ dbt.type_string() }})
+        || cast(
+            cast(round(recent_alerts.trailing_4w_avg_events) as integer)
+            as {{ dbt.type_string() }}
+        )
         || ' a week)'
         || case
-            when features_alerted = 2 then ' and 1 more feature'
-            when features_alerted > 2
+            when alerted_features.features_alerted = 2 then ' and 1 more feature'
+            when alerted_features.features_alerted > 2
                 then
                     ' and '
-                    || cast(features_alerted - 1 as {{ dbt.type_string() }})
+                    || cast(alerted_features.features_alerted - 1 as {{ dbt.type_string() }})
                     || ' more features'
             else ''
         end as reason
     from recent_alerts
-    where alert_rank = 1
+    inner join alerted_features
+        on recent_alerts.account_id = alerted_features.account_id
+    where recent_alerts.alert_rank = 1
 ),
 
 red_health as (
