@@ -1,7 +1,7 @@
 """The dashboard on the demo data: every page runs, shows the marts' figures, renders in a real
 browser, and a publish while a session is open neither blocks nor shows a mix of two versions.
 
-The session's warehouse is published to a serve file (write-audit-publish); the dashboard reads
+The test run's warehouse is published to a serve file (write-audit-publish); the dashboard reads
 only that file. Screenshots land in test-artifacts/dashboard/ (ignored by git).
 """
 

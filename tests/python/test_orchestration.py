@@ -80,7 +80,7 @@ def test_every_model_that_reads_the_date_is_tagged_as_of():
 
 @pytest.fixture
 def published(built, tmp_path) -> Settings:
-    """The session's warehouse published to a serve file of this test's own."""
+    """The test run's warehouse published to a serve file of this test's own."""
     settings = Settings(built.landing, built.warehouse, tmp_path / "serve.duckdb")
     audit_and_publish(settings.warehouse, settings.serve, progress=lambda _: None)
     return settings

@@ -1,6 +1,6 @@
 """The semantic layer (MetricFlow) and the documentation site on the demo warehouse.
 
-Metric queries are planned by MetricFlow from the semantic manifest the session's ``dbt build``
+Metric queries are planned by MetricFlow from the semantic manifest the test run's ``dbt build``
 wrote, run read-only on the built warehouse, and compared with the marts' own values: the
 semantic layer must say what the marts say. One query goes through the ``mf`` CLI as the README
 shows it.
