@@ -56,16 +56,15 @@ format: $(STAMP)
 # The tests run in TEST_WORKERS processes (pytest-xdist), a file's tests in one process: most
 # of a test is dbt's single-threaded Python or a subprocess starting, so two processes keep
 # both cores busy, and the linters run beside them. The two longest test files (about four
-# minutes each) start first, one on each process, and the others follow in collection order
-# (xdist would otherwise start with the files that hold the most tests); pytest collects a
-# path given twice once.
+# minutes each) start first, one on each process (conftest.py puts them first in the
+# collection), and the others follow in collection order (xdist would otherwise start with the
+# files that hold the most tests).
 TEST_WORKERS ?= 2
-LONGEST_FIRST := tests/python/test_daily_refresh_cli.py tests/python/test_daily_refresh.py
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j 2 lint pytest
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(LONGEST_FIRST) tests/python
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests/python
 
 # The same project on Spark: dbt-spark (session) and pyspark in their own environment.
 SPARK_STAMP := .venv-spark/.installed
