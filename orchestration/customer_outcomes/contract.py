@@ -8,7 +8,9 @@ not required (it loads as null) but never one that is.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Contract type -> DuckDB type of the raw column.
 RAW_TYPES = {
@@ -72,6 +74,19 @@ OUTCOME_CATEGORIES = (
 )
 GOAL_STATUSES = ("active", "closed", "abandoned")
 CONFIRMED_OUTCOMES = ("achieved", "partially_achieved", "missed")
+# Who measures a goal's KPI: readings entered by hand, or derived from usage by the models
+# (the product metric catalogue: seeds/product_metrics.csv).
+KPI_SOURCES = ("manual", "product")
+PRODUCT_METRICS_SEED = Path(__file__).resolve().parents[2] / "seeds" / "product_metrics.csv"
+
+
+def product_metrics() -> dict[str, bool]:
+    """The product metric catalogue (seeds/product_metrics.csv): metric key -> whether it is
+    named with a feature (``weekly_feature_events:<feature_key>``)."""
+    with PRODUCT_METRICS_SEED.open() as f:
+        return {row["metric_key"]: row["takes_feature"] == "true" for row in csv.DictReader(f)}
+
+
 MEASUREMENT_SOURCES = ("customer_reported", "product_derived", "business_review")
 INTENT_ANSWERS = ("yes", "no", "not_sure")
 # The intervention queue's trigger types (seeds/playbooks.csv), which name what prompted a play.
@@ -232,6 +247,8 @@ TABLES: dict[str, Table] = {
                 _c("target_date", "date"),
                 _c("weight", "decimal", min=0),
                 _c("status", accepted=GOAL_STATUSES),
+                _opt("kpi_source", accepted=KPI_SOURCES),
+                _opt("product_metric"),
                 _opt("customer_confirmed_outcome", accepted=CONFIRMED_OUTCOMES),
                 _c("created_at", "timestamp"),
                 _c("updated_at", "timestamp"),

@@ -66,6 +66,13 @@ PAIR_RULES = {
     ],
 }
 
+# Columns required only when another column has a value: column -> (table, condition column,
+# value).
+REQUIRED_WHEN = {
+    "feature_key": ("usage_events", "event_name", "feature_used"),
+    "product_metric": ("customer_goals", "kpi_source", "product"),
+}
+
 # Mart promises: (mart, key columns, {column: (min, max)}).
 MART_RULES = {
     "fct_customer_metrics_monthly": (
@@ -158,12 +165,13 @@ def raw_expectations(table: Table) -> list:
         out.append(
             gxe.ExpectColumnValuesToBeBetween(column="weight__parsed", min_value=0, strict_min=True)
         )
-    if table.name == "usage_events":
-        out.append(
-            gxe.ExpectColumnValuesToNotBeNull(
-                column="feature_key", row_condition=Column("event_name") == "feature_used"
+    for column, (table_name, when, value) in REQUIRED_WHEN.items():
+        if table.name == table_name:
+            out.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=column, row_condition=Column(when) == value
+                )
             )
-        )
     return out
 
 
@@ -309,9 +317,8 @@ def _rule_name(config) -> tuple[str, str]:
         kind = "target_value <> baseline_value" if column == "target_minus_baseline" else kind
         column = "target_value" if column == "target_minus_baseline" else column
     elif config.type == "expect_column_values_to_not_be_null":
-        kind = "not null" + (
-            " when event_name = feature_used" if kwargs.get("row_condition") else ""
-        )
+        condition = REQUIRED_WHEN.get(column) if kwargs.get("row_condition") else None
+        kind = "not null" + (f" when {condition[1]} = {condition[2]}" if condition else "")
     return kind, column
 
 

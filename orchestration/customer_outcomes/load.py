@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 
 from .config import apply_duckdb_limits
-from .contract import LINEAGE_COLUMNS, RAW_TYPES, TABLES, Column, Table
+from .contract import LINEAGE_COLUMNS, RAW_TYPES, TABLES, Column, Table, product_metrics
 from .gx_suites import ROW, Violation, validate_frame
 
 DATA_SUFFIXES = {".csv", ".parquet"}
@@ -129,6 +129,7 @@ def _row_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
                 f"(select 1 from raw.{ref_table} as parent where parent.{_q(ref_key)} = {text})",
             )
         )
+    rules += _product_metric_rules(table, present)
     rules.append(
         (
             "primary key: same key, other content",
@@ -137,6 +138,32 @@ def _row_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
         )
     )
     return rules
+
+
+def _product_metric_rules(table: Table, present: set[str]) -> list[tuple[str, str, str]]:
+    """A product-measured goal must name a metric of the catalogue (seeds/product_metrics.csv),
+    with a feature of raw.features when the metric takes one and none otherwise."""
+    if table.name != "customer_goals" or not {"kpi_source", "product_metric"} <= present:
+        return []
+    catalogue = product_metrics()
+    named = "t.kpi_source = 'product' and t.product_metric is not null"
+    key, feature = "split_part(t.product_metric, ':', 1)", "split_part(t.product_metric, ':', 2)"
+    with_feature = ", ".join(_lit(k) for k, takes in catalogue.items() if takes)
+    plain = ", ".join(_lit(k) for k, takes in catalogue.items() if not takes)
+    return [
+        (
+            "product metric: not in the catalogue (seeds/product_metrics.csv)",
+            "product_metric",
+            f"{named} and not ({key} in ({plain}) and t.product_metric = {key}"
+            f" or {key} in ({with_feature}) and {feature} <> '')",
+        ),
+        (
+            "product metric: no features.feature_key",
+            "product_metric",
+            f"{named} and {key} in ({with_feature}) and {feature} <> '' and not exists "
+            f"(select 1 from raw.features as f where f.feature_key = {feature})",
+        ),
+    ]
 
 
 # Helper columns of temp table ``typed``, beside each column's parsed value: whether the text

@@ -174,6 +174,46 @@ def test_bad_rows_are_quarantined_with_their_reason_and_the_rest_load(tmp_path, 
     ]
 
 
+def test_a_product_goal_must_name_a_metric_and_feature_of_the_catalogue(tmp_path, landing):
+    """kpi_source = product needs product_metric, a metric of seeds/product_metrics.csv, with a
+    feature of features when the metric takes one (and only then); manual goals and an empty
+    kpi_source (manual) need none."""
+    wh = tmp_path / "wh.duckdb"
+    goal = "{id},acc_00001,t,productivity,k,users,3,6,2026-03-01,2026-06-30,1,active,{src},{m},,"
+    stamp = "2026-03-01T09:00:00Z,2026-03-01T09:00:00Z\n"
+    header = ",".join(TABLES["customer_goals"].column_names) + "\n"
+    rows = [
+        ("ok_wau", "product", "weekly_active_users"),
+        ("ok_feat", "product", "weekly_feature_events:dashboards"),
+        ("ok_manual", "manual", ""),
+        ("ok_empty", "", ""),
+        ("no_metric", "product", ""),
+        ("unknown", "product", "weekly_happiness"),
+        ("no_feature", "product", "weekly_feature_events"),
+        ("extra_feature", "product", "weekly_active_users:dashboards"),
+        ("bad_feature", "product", "weekly_feature_events:reportz"),
+    ]
+    text = header + "".join(goal.format(id=i, src=s, m=m) + stamp for i, s, m in rows)
+    _write(landing, "customer_goals", "zz_product.csv", text)
+    results = load_landing(wh, landing, **QUIET)
+    res = next(r for r in results if r.file.endswith("zz_product.csv"))
+    con = duckdb.connect(str(wh), read_only=True)
+    quarantined = con.execute(
+        """select original_row ->> 'goal_id', rule, column_name from raw._quarantine
+        where source_file like '%zz_product.csv' order by 1"""
+    ).fetchall()
+    con.close()
+    catalogue = "product metric: not in the catalogue (seeds/product_metrics.csv)"
+    assert quarantined == [
+        ("bad_feature", "product metric: no features.feature_key", "product_metric"),
+        ("extra_feature", catalogue, "product_metric"),
+        ("no_feature", catalogue, "product_metric"),
+        ("no_metric", "not null when kpi_source = product", "product_metric"),
+        ("unknown", catalogue, "product_metric"),
+    ]
+    assert (res.rows_loaded, res.rows_quarantined) == (4, 5)
+
+
 NPS_HEADER = "response_id,account_id,user_id,score,comment,responded_at\n"
 
 

@@ -74,7 +74,8 @@ insert into raw.goal_measurements select 'x_' || measurement_id, goal_id,
     _loaded_at, _batch_id from raw.goal_measurements;
 insert into raw.customer_goals select 'x_' || goal_id, account_id, title, outcome_category,
     kpi_name, kpi_unit, baseline_value, target_value, baseline_date, target_date, weight, status,
-    customer_confirmed_outcome, $leak + interval 1 day, $leak + interval 1 day, _source_file,
+    kpi_source, product_metric, customer_confirmed_outcome, $leak + interval 1 day,
+    $leak + interval 1 day, _source_file,
     _loaded_at, _batch_id from raw.customer_goals;
 insert into raw.accounts select account_id, account_name, 'enterprise', industry, region,
     csm_owner, created_at, $leak + interval 1 day, _source_file, _loaded_at, _batch_id

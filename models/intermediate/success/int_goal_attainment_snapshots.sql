@@ -21,7 +21,7 @@ goals as (
 ),
 
 measurements as (
-    select * from {{ ref('stg_success__goal_measurements') }}
+    select * from {{ ref('int_goal_measurements') }}
 ),
 
 snapshots as (

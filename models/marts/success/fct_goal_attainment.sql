@@ -1,6 +1,8 @@
 {#- One row per goal known on as_of_date, with the measured progress beside the customer's own
-    verdict. measured_outcome maps the measurement onto the customer's scale (achieved: ratio
-    >= 1, partially_achieved: 0 < ratio < 1, missed: ratio <= 0) so the two can be compared. -#}
+    verdict, and who measured it (kpi_source: manual readings, or the product's own weekly
+    measurements of product_metric). measured_outcome maps the measurement onto the customer's
+    scale (achieved: ratio >= 1, partially_achieved: 0 < ratio < 1, missed: ratio <= 0) so the
+    two can be compared. -#}
 {{ config(tags=['as_of']) }}
 with
 
@@ -24,6 +26,8 @@ joined as (
         goals.outcome_category,
         goals.kpi_name,
         goals.kpi_unit,
+        goals.kpi_source,
+        goals.product_metric,
         goals.goal_direction,
         goals.goal_weight,
         goals.goal_status,
@@ -63,6 +67,8 @@ final as (
         outcome_category,
         kpi_name,
         kpi_unit,
+        kpi_source,
+        product_metric,
         goal_direction,
         cast(goal_weight as decimal(18, 4)) as goal_weight,
         goal_status,

@@ -24,6 +24,16 @@ renamed as (
         cast(target_date as date) as target_date,
         cast(weight as {{ dbt.type_numeric() }}) as goal_weight,
         status as goal_status,
+        coalesce(kpi_source, 'manual') as kpi_source,
+        case when kpi_source = 'product' then product_metric end as product_metric,
+        case
+            when kpi_source = 'product'
+                then {{ dbt.split_part('product_metric', "':'", 1) }}
+        end as product_metric_key,
+        case
+            when kpi_source = 'product' and product_metric like '%:%'
+                then {{ dbt.split_part('product_metric', "':'", 2) }}
+        end as product_feature_key,
         customer_confirmed_outcome,
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,

@@ -20,6 +20,7 @@ from ..contract import TABLES
 from .entities import build_world
 from .events import write_events
 from .plays import truth as play_truth
+from .product_goals import set_baselines
 
 TRUTH_DIR = "_truth"
 
@@ -66,10 +67,19 @@ def generate(
             updates = [r for r in rows if "_batch" in r]
             counts[name] = _write_csv(out / name / "accounts_initial.csv", columns, first)
             counts[name] += _write_csv(out / name / "accounts_updates.csv", columns, updates)
-        else:
+        elif name != "customer_goals":  # written once the events set its product baselines
             counts[name] = _write_csv(out / name / f"{name}.csv", columns, rows)
-        say(f"{name}: {counts[name]:,} rows")
+        if name in counts:
+            say(f"{name}: {counts[name]:,} rows")
     counts["usage_events"] = write_events(world, out / "usage_events", spec.seed, say)
+    set_baselines(world.product_goals, out / "usage_events")
+    goals = world.tables["customer_goals"]
+    columns = TABLES["customer_goals"].column_names
+    counts["customer_goals"] = _write_csv(
+        out / "customer_goals" / "customer_goals.csv", columns, goals
+    )
+    n_product = len(world.product_goals)
+    say(f"customer_goals: {counts['customer_goals']:,} rows ({n_product} product-measured)")
     truth = [
         {
             "account_id": a.account_id,

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from ..contract import CONFIRMED_OUTCOMES, MEASUREMENT_SOURCES, SEGMENTS, TOUCHPOINTS
 from . import catalog as cat
 from . import plays as pl
+from . import product_goals as pg
 
 DAY = timedelta(days=1)
 
@@ -45,6 +46,8 @@ class Account:
     csm_versions: list[tuple[date, str | None]] = field(default_factory=list)
     activities: list[pl.Activity] = field(default_factory=list)
     checks: dict[str, dict[int, tuple[bool, str]]] = field(default_factory=dict)
+    # Goals the product measures (demo/product_goals.py): they drive the account's usage.
+    product_goals: list[pg.ProductGoal] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +60,7 @@ class World:
     user_account: list[int]
     user_engagement: list[float]
     activities: list[pl.Activity] = field(default_factory=list)
+    product_goals: list[pg.ProductGoal] = field(default_factory=list)
 
 
 def ts(d: date, seconds: int = 0) -> str:
@@ -129,12 +133,15 @@ def build_world(n_accounts: int, days: int, seed: int, end: date) -> World:
         _users(rng, acc, tables, users, user_account, engagement, end)
         _adoption(rng, acc, start, end)
         _contracts(rng, acc, tables, end)
-        _goals(rng, acc, tables, end)
+        _goals(rng, acc, tables, end, seed, start)
         _intents(rng, acc, tables, end)
         _surveys(rng, acc, tables, users, user_account, start, end)
     activities = [a for acc in accounts for a in acc.activities]
     tables["cs_activities"] = pl.rows(pl.play_rng(seed, -1), activities, end, ts)
-    return World(start, end, accounts, tables, users, user_account, engagement, activities)
+    product_goals = [g for acc in accounts for g in acc.product_goals]
+    return World(
+        start, end, accounts, tables, users, user_account, engagement, activities, product_goals
+    )
 
 
 def _account_rows(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
@@ -346,7 +353,9 @@ def _cancel(rng, acc, tables, cid, effective: date, notice: date, external: bool
     )
 
 
-def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
+def _goals(
+    rng: random.Random, acc: Account, tables: dict, end: date, seed: int, start: date
+) -> None:
     if rng.random() < 0.08 or not acc.live:
         return
     last_day = acc.live[-1][1]
@@ -365,6 +374,7 @@ def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
             target = baseline + 1
         gid = f"gol_{acc.account_id[4:]}_{g + 1}"
         final = min(1.5, max(-0.35, rng.gauss(1.25 * acc.value - 0.1, 0.2)))
+        product = pg.draw(seed, gid, acc, baseline_date, target_date, final, start)
         measured = []
         if rng.random() > 0.1:
             step = 30 if rng.random() < 0.5 else 91
@@ -381,16 +391,16 @@ def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
                 recorded = day + timedelta(days=rng.randint(0, 14))
                 if recorded <= end:
                     measured.append(progress)
-                    tables["goal_measurements"].append(
-                        {
-                            "measurement_id": f"msr_{gid[4:]}_{m:03d}",
-                            "goal_id": gid,
-                            "measured_on": day.isoformat(),
-                            "value": f"{value:.2f}",
-                            "source": rng.choice(MEASUREMENT_SOURCES),
-                            "recorded_at": ts(recorded, rng.randint(8 * 3600, 18 * 3600)),
-                        }
-                    )
+                    reading = {
+                        "measurement_id": f"msr_{gid[4:]}_{m:03d}",
+                        "goal_id": gid,
+                        "measured_on": day.isoformat(),
+                        "value": f"{value:.2f}",
+                        "source": rng.choice(MEASUREMENT_SOURCES),
+                        "recorded_at": ts(recorded, rng.randint(8 * 3600, 18 * 3600)),
+                    }
+                    if product is None:  # the product measures its goals itself
+                        tables["goal_measurements"].append(reading)
                 day += timedelta(days=step)
         status, confirmed = "active", None
         if target_date < end - timedelta(days=30):
@@ -411,25 +421,28 @@ def _goals(rng: random.Random, acc: Account, tables: dict, end: date) -> None:
                     confirmed = rng.choice(CONFIRMED_OUTCOMES)
         created = ts(baseline_date, rng.randint(8 * 3600, 18 * 3600))
         updated = min(end, target_date + timedelta(days=10)) if status != "active" else None
-        tables["customer_goals"].append(
-            {
-                "goal_id": gid,
-                "account_id": acc.account_id,
-                "title": title,
-                "outcome_category": category,
-                "kpi_name": kpi,
-                "kpi_unit": unit,
-                "baseline_value": f"{baseline:.2f}",
-                "target_value": f"{target:.2f}",
-                "baseline_date": baseline_date.isoformat(),
-                "target_date": target_date.isoformat(),
-                "weight": f"{rng.choice((1, 1, 2, 3)):.2f}",
-                "status": status,
-                "customer_confirmed_outcome": confirmed,
-                "created_at": created,
-                "updated_at": ts(updated, 12 * 3600) if updated else created,
-            }
-        )
+        row = {
+            "goal_id": gid,
+            "account_id": acc.account_id,
+            "title": title,
+            "outcome_category": category,
+            "kpi_name": kpi,
+            "kpi_unit": unit,
+            "baseline_value": f"{baseline:.2f}",
+            "target_value": f"{target:.2f}",
+            "baseline_date": baseline_date.isoformat(),
+            "target_date": target_date.isoformat(),
+            "weight": f"{rng.choice((1, 1, 2, 3)):.2f}",
+            "status": status,
+            "customer_confirmed_outcome": confirmed,
+            "created_at": created,
+            "updated_at": ts(updated, 12 * 3600) if updated else created,
+        }
+        if product is not None:  # baseline and target follow from the events
+            row.update(product.row)
+            product.row = row
+            acc.product_goals.append(product)
+        tables["customer_goals"].append(row)
 
 
 def _answer(rng: random.Random, value: float) -> str:

@@ -38,7 +38,8 @@ def _parse_day(value: str | None, start: date, default: int) -> int:
 
 
 def _account_day_intensity(world: World, n_days: int) -> np.ndarray:
-    """accounts x days: usage level while a contract is in force, fading before churn."""
+    """accounts x days: usage level while a contract is in force, moved by the progress of
+    the account's product-measured goals, fading before churn."""
     out = np.zeros((len(world.accounts), n_days), dtype=np.float32)
     for acc in world.accounts:
         for a, b in acc.live:
@@ -48,6 +49,10 @@ def _account_day_intensity(world: World, n_days: int) -> np.ndarray:
             )
             if lo <= hi:
                 out[acc.idx, lo : hi + 1] = acc.usage
+        for goal in acc.product_goals:  # the goal's hidden progress drives the usage
+            first = max(0, _day_number(goal.baseline_date, world.start))
+            for d in range(first, n_days):
+                out[acc.idx, d] *= goal.lift(world.start + timedelta(days=d))
         if acc.cohort != "usage_trap" and acc.value < 0.45:
             for churn in acc.churn_days:
                 c = _day_number(churn, world.start)

@@ -1,0 +1,193 @@
+{#- A weekly measurement of every product-measured goal (kpi_source = 'product'), derived from
+    usage: one row per goal and complete week (Monday to Sunday) that starts on or after its
+    baseline date, while the account has a contract in force, up to the as-of date (a closed or
+    abandoned goal: up to the day it was closed). Each value is a 4-week figure, over the
+    account's weeks in force among the 4 ending with the measured one (one week's count swings
+    with holidays and chance), counting the events received by the end of the measured week:
+    the measurement is taken then and never revised, so what it says was known on that day
+    (an event received later counts in later weeks' figures only). The catalogue's metrics
+    (seeds/product_metrics.csv), each defined here once:
+
+    - weekly_active_users: mean per week of the users with a session or a feature use;
+    - active_seat_share: that mean / seats of the contracts in force at the measured week's end
+      (no seats: no measurement);
+    - weekly_feature_events:<feature_key>: mean per week of the feature_used events on it;
+    - weekly_sessions_per_active_user: session_start events / weekly active users, both summed
+      over the weeks (no active user: no measurement, never 0).
+
+    A week without events counts 0 users and 0 events. measured_on is the week's last day, the
+    day the measurement becomes known (recorded_at: that day's start). Events are read from
+    their deliveries, counted by distinct event id. -#}
+{{ config(tags=['as_of']) }}
+{%- set days_back = 7 * 3 %}
+with
+
+goals as (
+    select * from {{ ref('stg_success__customer_goals') }}
+    where kpi_source = 'product'
+),
+
+weeks as (
+    select * from {{ ref('int_weeks') }}
+    where is_complete_week
+),
+
+weeks_in_force as (
+    select * from {{ ref('int_account_weeks_in_force') }}
+    where is_in_force
+),
+
+deliveries as (
+    select * from {{ ref('stg_product__usage_event_deliveries') }}
+),
+
+goal_weeks as (
+    select
+        goals.goal_id,
+        goals.account_id,
+        goals.product_metric_key,
+        goals.product_feature_key,
+        goals.baseline_date,
+        weeks.week_start,
+        weeks.week_end,
+        weeks_in_force.seats
+    from goals
+    inner join weeks_in_force
+        on goals.account_id = weeks_in_force.account_id
+    inner join weeks
+        on weeks_in_force.week_start = weeks.week_start
+    where
+        weeks.week_start
+        >= cast({{ dbt.dateadd('day', -days_back, 'goals.baseline_date') }} as date)
+        and (goals.goal_status = 'active' or weeks.week_end <= cast(goals.updated_at as date))
+),
+
+{# Each measured week with the weeks in force of its 4-week window. #}
+windows as (
+    select
+        measured.goal_id,
+        measured.account_id,
+        measured.product_metric_key,
+        measured.product_feature_key,
+        measured.seats,
+        measured.week_start,
+        measured.week_end,
+        counted.week_start as counted_week_start
+    from goal_weeks as measured
+    inner join goal_weeks as counted
+        on
+            measured.goal_id = counted.goal_id
+            and measured.week_start >= counted.week_start
+            and cast({{ dbt.dateadd('day', -days_back, 'measured.week_start') }} as date)
+            <= counted.week_start
+    where measured.week_start >= measured.baseline_date
+),
+
+events as (
+    select
+        deliveries.account_id,
+        deliveries.event_id,
+        deliveries.user_id,
+        deliveries.feature_key,
+        deliveries.is_session_start,
+        deliveries.is_feature_use,
+        deliveries.received_at,
+        cast({{ dbt.date_trunc('week', 'deliveries.event_date') }} as date) as week_start
+    from deliveries
+    where
+        (deliveries.is_session_start or deliveries.is_feature_use)
+        and deliveries.account_id in (select goals.account_id from goals)
+        and deliveries.event_date >= (
+            select cast({{ dbt.dateadd('day', -days_back, 'min(goals.baseline_date)') }} as date)
+            from goals
+        )
+),
+
+counted as (
+    select
+        windows.goal_id,
+        windows.product_metric_key,
+        windows.seats,
+        windows.week_start,
+        windows.week_end,
+        cast(count(distinct windows.counted_week_start) as {{ type_double() }}) as weeks,
+        count(
+            distinct case
+                when events.event_id is not null
+                    then {{ dbt.concat([
+                        'events.user_id', "'|'",
+                        'cast(events.week_start as ' ~ dbt.type_string() ~ ')'
+                    ]) }}
+            end
+        ) as user_weeks_count,
+        count(distinct case when events.is_session_start then events.event_id end)
+            as sessions_count,
+        count(
+            distinct case
+                when events.is_feature_use and events.feature_key = windows.product_feature_key
+                    then events.event_id
+            end
+        ) as named_feature_events_count
+    from windows
+    left join events
+        on
+            windows.account_id = events.account_id
+            and windows.counted_week_start = events.week_start
+            and events.received_at < cast(
+                {{ dbt.dateadd('day', 1, 'windows.week_end') }} as {{ dbt.type_timestamp() }}
+            )
+    group by
+        windows.goal_id,
+        windows.product_metric_key,
+        windows.seats,
+        windows.week_start,
+        windows.week_end
+),
+
+totals as (
+    select
+        goal_id,
+        product_metric_key,
+        seats,
+        week_start,
+        week_end,
+        weeks,
+        cast(user_weeks_count as {{ type_double() }}) as user_weeks,
+        cast(sessions_count as {{ type_double() }}) as sessions,
+        cast(named_feature_events_count as {{ type_double() }}) as named_feature_events
+    from counted
+),
+
+measured as (
+    select
+        goal_id,
+        product_metric_key,
+        week_end,
+        week_start,
+        case product_metric_key
+            when 'weekly_active_users' then user_weeks / weeks
+            when 'active_seat_share'
+                then case when seats > 0 then user_weeks / weeks / seats end
+            when 'weekly_feature_events' then named_feature_events / weeks
+            when 'weekly_sessions_per_active_user'
+                then case when user_weeks > 0 then sessions / user_weeks end
+        end as measured_value
+    from totals
+),
+
+final as (
+    select
+        {{ dbt.concat(['goal_id', "':'", 'cast(week_start as ' ~ dbt.type_string() ~ ')']) }}
+            as measurement_id,
+        goal_id,
+        week_end as measured_on,
+        cast({{ round_double('measured_value', 6) }} as {{ dbt.type_numeric() }})
+            as measured_value,
+        'product_derived' as measurement_source,
+        cast(week_end as {{ dbt.type_timestamp() }}) as recorded_at,
+        product_metric_key
+    from measured
+    where measured_value is not null
+)
+
+select * from final
