@@ -1,5 +1,5 @@
 """The dashboard on the demo data: every page runs, shows the marts' figures, renders in a real
-browser, and a publish while a session is open neither blocks nor shows a mix of two versions.
+browser, and a publish while a page is open neither blocks nor shows a mix of two versions.
 
 The test run's warehouse is published to a serve file (write-audit-publish); the dashboard reads
 only that file. Screenshots land in test-artifacts/dashboard/ (ignored by git).
@@ -202,7 +202,7 @@ def test_the_segment_filter_applies_to_the_pages(serve_env):
     assert _metrics(at)["Open interventions"] == str(n)
 
 
-# --- A publish while a session is open -----------------------------------------------------
+# --- A publish while a dashboard page is open ----------------------------------------------
 
 
 def _variant_warehouse(built, root: Path) -> Path:
@@ -261,7 +261,7 @@ def test_a_publish_during_a_session_neither_blocks_nor_mixes(built, serve_env, t
 
         started = time.monotonic()
         threading.Thread(target=refresh, daemon=True).start()
-        assert done.wait(120), "the publish was blocked by an open dashboard session"
+        assert done.wait(120), "the publish was blocked by an open dashboard page"
         assert time.monotonic() - started < 60
         # The held run still reads the old publication, whole.
         assert held.scalar("select content_hash from marts._published") == old_hash
@@ -273,7 +273,7 @@ def test_a_publish_during_a_session_neither_blocks_nor_mixes(built, serve_env, t
     assert new_hash != old_hash
     assert old_hash.startswith(before[0])
 
-    # The open AppTest session shows the old data until it reruns, then the new, never a mix.
+    # The open AppTest page shows the old data until it reruns, then the new, never a mix.
     assert _shown(at) == before
     at.run()
     assert _shown(at) == (new_hash[:16], str(old_traps - 1))

@@ -301,7 +301,7 @@ def test_the_mf_cli_answers_like_the_readme_says(built, tmp_path):
 def test_docs_generate_builds_the_site_with_lineage_exposure_and_columns(built, tmp_path):
     from conftest import BUILT_TARGET
 
-    # `make docs` compiles too; here the session build's compiled manifest stands in for that.
+    # `make docs` compiles too; here the shared test build's compiled manifest stands in.
     target = tmp_path / "docs"
     target.mkdir()
     shutil.copy(BUILT_TARGET[0] / "manifest.json", target / "manifest.json")

@@ -174,7 +174,7 @@ def test_mart_validation_passes_and_catches_a_broken_promise(built, tmp_path):
 def test_a_full_build_writes_the_incremental_models_in_date_order(built, read_only):
     # macros/clustered_by.sql: rows in storage (rowid) order never step back in the period
     # column, so each row group covers a narrow range of dates and incremental runs skip the
-    # history. The session build is a first (full) build.
+    # history. The shared test build (conftest.py) is a first, full build.
     manifest = _manifest(built)
     checked = {}
     for node in manifest["nodes"].values():
