@@ -1,9 +1,9 @@
 {#- A weekly measurement of every product-measured goal (kpi_source = 'product'), derived from
     usage: one row per goal and complete week (Monday to Sunday) that starts on or after its
     baseline date, while the account has a contract in force, up to the as-of date (a closed or
-    abandoned goal: up to the day it was closed). Each value is a 4-week figure, over the
-    account's weeks in force among the 4 ending with the measured one (one week's count swings
-    with holidays and chance), counting the events received by the end of the measured week:
+    abandoned goal: up to the day it was closed). Each value is a figure over the account's
+    weeks in force among the var product_metric_weeks (4) ending with the measured one (one
+    week's count swings with holidays and chance), counting the events received by the end of the measured week:
     the measurement is taken then and never revised, so what it says was known on that day
     (an event received later counts in later weeks' figures only). The catalogue's metrics
     (seeds/product_metrics.csv), each defined here once:
@@ -19,7 +19,7 @@
     day the measurement becomes known (recorded_at: that day's start). Events are read from
     their deliveries, counted by distinct event id. -#}
 {{ config(tags=['as_of']) }}
-{%- set days_back = 7 * 3 %}
+{%- set days_back = 7 * (var('product_metric_weeks') | int - 1) %}
 with
 
 goals as (

@@ -2,17 +2,18 @@
 
     Design (matched difference in differences). A treated unit is a cs_activity with its
     trigger's onset (int_account_trigger_weeks: the latest onset of the activity's trigger type
-    on the account in the 21 days up to the week it opened): week t0. Its comparison units are
-    onsets of the same trigger type on accounts with no play opened from 8 weeks before to 8
-    weeks after their onset, in the same segment, with the same health band in the week before
-    the onset and the same renewal window (next renewal date within 90, 91-180, over 180 days,
-    or none), with an onset at most play_match_days from the treated one's. Outcomes of a unit
+    on the account in the var play_onset_days up to the week it opened): week t0. Its comparison units are
+    onsets of the same trigger type on accounts with no play opened from play_outcome_weeks
+    before to play_outcome_weeks after their onset, in the same segment, with the same health band in the week before
+    the onset and the same renewal window (days to the next renewal cut at var
+    play_renewal_windows, default 0-90, 91-180, 181+; or none), with an onset at most play_match_days from the treated one's. Outcomes of a unit
     at week t0:
 
     - goal_progress: weighted goal attainment (0-1) at the end of week t0 + play_outcome_weeks
       - 1 minus at the end of the week before t0;
     - health: the health score of week t0 + play_outcome_weeks minus that of the week before;
-    - renewal: 1 when the account's first renewal within 365 days after t0 renewed, 0 when it
+    - renewal: 1 when the account's first renewal within var play_renewal_days after t0
+      renewed, 0 when it
       churned (pending renewals, and units without a renewal then, have none).
 
     Each treated unit's effect is its outcome minus the mean of its matched comparison units';
@@ -21,10 +22,13 @@
     rounded to 6 decimals.
     status is too_few below var play_min_matched matched units, and the estimate is then null.
     naive_difference: the treated units' mean outcome minus that of every account-week without
-    a play within 8 weeks, the confounded reading. -#}
+    a play within play_outcome_weeks, the confounded reading. -#}
 {{ config(tags=['as_of']) }}
 {%- set weeks = var('play_outcome_weeks') | int %}
 {%- set days_to_renewal = dbt.datediff('health.week_start', 'next_renewals.renewal_date', 'day') %}
+{%- set windows = var('play_renewal_windows') %}
+{%- set renewal_days = var('play_renewal_days') %}
+{%- set onset_days = var('play_onset_days') %}
 with
 
 activities as (
@@ -93,9 +97,11 @@ panel as (
         before_week.health_band as band_before,
         case
             when next_renewals.renewal_date is null then 'none'
-            when {{ days_to_renewal }} <= 90 then '0-90'
-            when {{ days_to_renewal }} <= 180 then '91-180'
-            else '181+'
+            {%- for bound in windows %}
+                when {{ days_to_renewal }} <= {{ bound }}
+                    then '{{ 0 if loop.first else windows[loop.index0 - 1] + 1 }}-{{ bound }}'
+            {%- endfor %}
+            else '{{ windows[-1] + 1 }}+'
         end as renewal_window,
         (goals_after.weighted_attainment_pct - goals_before.weighted_attainment_pct) / 100.0
             as goal_progress,
@@ -103,7 +109,7 @@ panel as (
         case
             when
                 next_renewals.renewal_date
-                > cast({{ dbt.dateadd('day', 365, 'health.week_start') }} as date)
+                > cast({{ dbt.dateadd('day', renewal_days, 'health.week_start') }} as date)
                 then null
             when next_renewals.renewal_outcome = 'churned' then 0.0
             when next_renewals.renewal_outcome in ('renewed', 'expanded', 'contracted') then 1.0
@@ -153,7 +159,7 @@ treated_onsets as (
             known_activities.account_id = trigger_weeks.account_id
             and known_activities.trigger_type = trigger_weeks.trigger_type
             and known_activities.opened_week >= trigger_weeks.week_start
-            and cast({{ dbt.dateadd('day', -21, 'known_activities.opened_week') }} as date)
+            and cast({{ dbt.dateadd('day', -onset_days, 'known_activities.opened_week') }} as date)
             <= trigger_weeks.week_start
 ),
 
@@ -247,41 +253,22 @@ naive_baseline as (
 ),
 
 unit_effects as (
-    select
-        treated.play_key,
-        treated.segment,
-        'goal_progress' as outcome,
-        treated.goal_progress as treated_outcome,
-        treated.goal_progress - matched.comparison_goal_progress as unit_effect,
-        naive_baseline.goal_progress as naive_outcome
-    from treated
-    left join matched
-        on treated.activity_id = matched.activity_id
-    cross join naive_baseline
-    union all
-    select
-        treated.play_key,
-        treated.segment,
-        'health' as outcome,
-        treated.health as treated_outcome,
-        treated.health - matched.comparison_health as unit_effect,
-        naive_baseline.health as naive_outcome
-    from treated
-    left join matched
-        on treated.activity_id = matched.activity_id
-    cross join naive_baseline
-    union all
-    select
-        treated.play_key,
-        treated.segment,
-        'renewal' as outcome,
-        treated.renewal as treated_outcome,
-        treated.renewal - matched.comparison_renewal as unit_effect,
-        naive_baseline.renewal as naive_outcome
-    from treated
-    left join matched
-        on treated.activity_id = matched.activity_id
-    cross join naive_baseline
+    {%- for outcome in ['goal_progress', 'health', 'renewal'] %}
+        select
+            treated.play_key,
+            treated.segment,
+            '{{ outcome }}' as outcome,
+            treated.{{ outcome }} as treated_outcome,
+            treated.{{ outcome }} - matched.comparison_{{ outcome }} as unit_effect,
+            naive_baseline.{{ outcome }} as naive_outcome
+        from treated
+        left join matched
+            on treated.activity_id = matched.activity_id
+        cross join naive_baseline
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 by_segment as (
@@ -318,43 +305,42 @@ summarized as (
     group by play_key, segment, outcome
 ),
 
+{# Estimates only where enough treated units have matches. #}
+estimated as (
+    select
+        play_key,
+        segment,
+        outcome,
+        n_treated,
+        n_matched,
+        naive_difference,
+        case when n_matched >= {{ var('play_min_matched') }} then effect end as effect,
+        case
+            when n_matched >= {{ var('play_min_matched') }} then effect - half_interval
+        end as ci_low,
+        case
+            when n_matched >= {{ var('play_min_matched') }} then effect + half_interval
+        end as ci_high
+    from summarized
+),
+
 final as (
     select
-        summarized.play_key,
+        estimated.play_key,
         playbooks.play_name,
-        summarized.segment,
-        summarized.outcome,
-        case
-            when summarized.n_matched >= {{ var('play_min_matched') }} then 'ok'
-            else 'too_few'
-        end as status,
-        cast(summarized.n_treated as {{ dbt.type_bigint() }}) as n_treated,
-        cast(summarized.n_matched as {{ dbt.type_bigint() }}) as n_matched,
-        cast(
-            case
-                when summarized.n_matched >= {{ var('play_min_matched') }}
-                    then {{ round_double('summarized.effect', 6) }}
-            end as {{ type_double() }}
-        ) as effect,
-        cast(
-            case
-                when summarized.n_matched >= {{ var('play_min_matched') }}
-                    then {{ round_double('summarized.effect - summarized.half_interval', 6) }}
-            end as {{ type_double() }}
-        ) as ci_low,
-        cast(
-            case
-                when summarized.n_matched >= {{ var('play_min_matched') }}
-                    then {{ round_double('summarized.effect + summarized.half_interval', 6) }}
-            end as {{ type_double() }}
-        ) as ci_high,
-        cast(
-            {{ round_double('summarized.naive_difference', 6) }} as {{ type_double() }}
-        ) as naive_difference,
+        estimated.segment,
+        estimated.outcome,
+        case when estimated.effect is null then 'too_few' else 'ok' end as status,
+        cast(estimated.n_treated as {{ dbt.type_bigint() }}) as n_treated,
+        cast(estimated.n_matched as {{ dbt.type_bigint() }}) as n_matched,
+        {%- for column in ['effect', 'ci_low', 'ci_high', 'naive_difference'] %}
+            cast({{ round_double('estimated.' ~ column, 6) }} as {{ type_double() }})
+                as {{ column }},
+        {%- endfor %}
         as_of.as_of_date
-    from summarized
+    from estimated
     left join playbooks
-        on summarized.play_key = playbooks.play_key
+        on estimated.play_key = playbooks.play_key
     cross join as_of
 )
 
