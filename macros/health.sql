@@ -6,12 +6,18 @@
     case when {{ core_available }} > 0 then 100.0 * {{ core_used }} / {{ core_available }} end
 {%- endmacro %}
 
+{#- A count of users is null where the usage was delivered without users (daily counts):
+    the components built on one are then null, not scored (least() would skip the null). -#}
 {% macro depth_score(active_users, seats) -%}
-    case when {{ seats }} > 0 then 100.0 * least(1.0, 1.0 * {{ active_users }} / {{ seats }}) end
+    case
+        when {{ seats }} > 0 and {{ active_users }} is not null
+            then 100.0 * least(1.0, 1.0 * {{ active_users }} / {{ seats }})
+    end
 {%- endmacro %}
 
 {% macro frequency_score(user_days, active_users) -%}
     case
+        when {{ active_users }} is null or {{ user_days }} is null then null
         when {{ active_users }} = 0 then 0.0
         else 100.0 * least(
             1.0, 1.0 * {{ user_days }} / {{ active_users }} / {{ var('frequency_target_days') }}
@@ -21,7 +27,7 @@
 
 {% macro trend_score(recent, prior, too_new) -%}
     case
-        when {{ too_new }} then null
+        when {{ too_new }} or {{ recent }} is null or {{ prior }} is null then null
         when {{ prior }} = 0 and {{ recent }} > 0 then 100.0
         when {{ prior }} = 0 then 0.0
         else 100.0 * least(1.0, 1.0 * {{ recent }} / {{ prior }})

@@ -1,4 +1,4 @@
-"""The raw data contract (``shared/RAW_CONTRACT.md``) as data.
+"""The raw data contract as data (``outcomes contract-doc`` writes docs/raw-contract.md from it).
 
 One source of truth for the loader (types, nulls, enums, ranges), the demo generator (column
 order) and the tests that keep the dbt sources in step with it. Each column is ``required``
@@ -194,6 +194,26 @@ TABLES: dict[str, Table] = {
                 _c("received_at", "timestamp"),
             ),
             "Product analytics events, delivered at least once.",
+            {
+                "account_id": ("accounts", "account_id"),
+                "user_id": ("users", "user_id"),
+                "feature_key": ("features", "feature_key"),
+            },
+        ),
+        Table(
+            "usage_daily",
+            "product",
+            ("account_id", "usage_date", "user_id", "event_name", "feature_key"),
+            (
+                _c("account_id"),
+                _c("usage_date", "date"),
+                _opt("user_id"),
+                _c("event_name"),
+                _opt("feature_key"),
+                _c("event_count", "integer", min=1),
+            ),
+            "Product usage delivered as daily counts (account x day x user x event x feature), "
+            "beside or instead of usage_events; a re-delivered key replaces the earlier row.",
             {
                 "account_id": ("accounts", "account_id"),
                 "user_id": ("users", "user_id"),

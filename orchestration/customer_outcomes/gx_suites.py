@@ -66,11 +66,12 @@ PAIR_RULES = {
     ],
 }
 
-# Columns required only when another column has a value: column -> (table, condition column,
-# value).
+# Columns required only when another column has a value: (table, column) -> (condition
+# column, value).
 REQUIRED_WHEN = {
-    "feature_key": ("usage_events", "event_name", "feature_used"),
-    "product_metric": ("customer_goals", "kpi_source", "product"),
+    ("usage_events", "feature_key"): ("event_name", "feature_used"),
+    ("usage_daily", "feature_key"): ("event_name", "feature_used"),
+    ("customer_goals", "product_metric"): ("kpi_source", "product"),
 }
 
 # Mart promises: (mart, key columns, {column: (min, max)}).
@@ -165,7 +166,7 @@ def raw_expectations(table: Table) -> list:
         out.append(
             gxe.ExpectColumnValuesToBeBetween(column="weight__parsed", min_value=0, strict_min=True)
         )
-    for column, (table_name, when, value) in REQUIRED_WHEN.items():
+    for (table_name, column), (when, value) in REQUIRED_WHEN.items():
         if table.name == table_name:
             out.append(
                 gxe.ExpectColumnValuesToNotBeNull(
@@ -317,8 +318,10 @@ def _rule_name(config) -> tuple[str, str]:
         kind = "target_value <> baseline_value" if column == "target_minus_baseline" else kind
         column = "target_value" if column == "target_minus_baseline" else column
     elif config.type == "expect_column_values_to_not_be_null":
-        condition = REQUIRED_WHEN.get(column) if kwargs.get("row_condition") else None
-        kind = "not null" + (f" when {condition[1]} = {condition[2]}" if condition else "")
+        # (the condition of a column is the same in every table that has one)
+        conditions = [cond for (_, name), cond in REQUIRED_WHEN.items() if name == column]
+        condition = conditions[0] if conditions and kwargs.get("row_condition") else None
+        kind = "not null" + (f" when {condition[0]} = {condition[1]}" if condition else "")
     return kind, column
 
 

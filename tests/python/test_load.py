@@ -60,7 +60,8 @@ def test_loading_the_same_directory_twice_adds_nothing(tmp_path, landing):
     assert all(r.status == "loaded" for r in first)
     # Row conservation, file by file: every row is loaded or quarantined.
     assert all(r.rows_loaded + r.rows_quarantined == r.rows_in_file > 0 for r in first)
-    assert all(before[t] > 0 for t in TABLES)
+    # every table but usage_daily: the demo delivers its usage as events
+    assert all(before[t] > 0 for t in TABLES if t != "usage_daily")
     second = load_landing(wh, landing, **QUIET)
     assert {r.status for r in second} == {"skipped"}
     assert _counts(wh) == before
@@ -358,3 +359,65 @@ def test_an_activity_delivered_open_then_closed_is_an_update(tmp_path, landing):
     ).fetchall()
     con.close()
     assert rules == [("a1", "activity_id"), ("a2", "closed_at"), ("a3", "outcome")]
+
+
+DAILY_HEADER = "account_id,usage_date,user_id,event_name,feature_key,event_count\n"
+
+
+def test_a_redelivered_daily_count_replaces_the_loaded_one(tmp_path, landing):
+    """usage_daily: a key (account, day, user, event, feature; user and feature may be empty)
+    delivered again in a later file loads and is the one staging keeps (latest load); the same
+    key twice in one file with other counts is a conflict, both rows quarantined; a count
+    below 1, a feature use without a feature and an unknown account are quarantined."""
+    wh = tmp_path / "wh.duckdb"
+    load_landing(wh, landing, **QUIET)
+    con = duckdb.connect(str(wh), read_only=True)
+    user = con.execute("select min(user_id) from raw.users where account_id = 'acc_00001'")
+    user = user.fetchone()[0]
+    con.close()
+    day = "acc_00001,2026-05-{d},{u},{e},{f},{n}\n"
+    (landing / "usage_daily").mkdir()
+    _write(
+        landing,
+        "usage_daily",
+        "d1.csv",
+        DAILY_HEADER
+        + day.format(d=10, u=user, e="session_start", f="", n=3)
+        + day.format(d=10, u="", e="feature_used", f="dashboards", n=5)
+        + day.format(d=11, u=user, e="feature_used", f="", n=2)
+        + day.format(d=11, u=user, e="session_start", f="", n=0)
+        + "acc_99999,2026-05-11,,session_start,,1\n"
+        + day.format(d=12, u=user, e="session_start", f="", n=4)
+        + day.format(d=12, u=user, e="session_start", f="", n=5),
+    )
+    load_landing(wh, landing, **QUIET)
+    _write(
+        landing,
+        "usage_daily",
+        "d2.csv",
+        DAILY_HEADER + day.format(d=10, u=user, e="session_start", f="", n=7),
+    )
+    [second] = [r for r in load_landing(wh, landing, **QUIET) if r.status == "loaded"]
+    assert (second.rows_loaded, second.rows_quarantined) == (1, 0)
+    con = duckdb.connect(str(wh), read_only=True)
+    quarantined = con.execute(
+        """select original_row ->> 'usage_date', original_row ->> 'event_count', rule, column_name
+        from raw._quarantine where table_name = 'usage_daily' order by all"""
+    ).fetchall()
+    latest = con.execute(
+        """select usage_date::varchar, user_id is null, event_count from raw.usage_daily
+        qualify row_number() over (
+            partition by account_id, usage_date, user_id, event_name, feature_key
+            order by _loaded_at desc) = 1
+        order by all"""
+    ).fetchall()
+    con.close()
+    key = "account_id,usage_date,user_id,event_name,feature_key"
+    assert quarantined == [
+        ("2026-05-11", "0", "range: at least 1", "event_count"),
+        ("2026-05-11", "1", "foreign key: no accounts.account_id", "account_id"),
+        ("2026-05-11", "2", "not null when event_name = feature_used", "feature_key"),
+        ("2026-05-12", "4", "primary key: same key, other content", key),
+        ("2026-05-12", "5", "primary key: same key, other content", key),
+    ]
+    assert latest == [("2026-05-10", False, 7), ("2026-05-10", True, 5)]

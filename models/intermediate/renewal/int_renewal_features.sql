@@ -1,6 +1,6 @@
 {#- One row per renewal (closed and pending) and lead time (int_renewal_cutoffs: the model's
     cut-off, is_model_cutoff, and the lead-time cut-offs) with features computed as of its
-    cut-off date from what was known by then (DOMAIN.md §3): events received by the cut-off, surveys
+    cut-off date from what was known by then (docs/metrics.md): events received by the cut-off, surveys
     responded by it, goals created and measurements recorded by it (snapshot spine), intents
     asked by it, the CRM version in force then. Nothing after the cut-off enters a row.
 
@@ -182,12 +182,15 @@ joined as (
         segment_ranked.segment,
         {{ dbt.datediff('tenure.first_contract_start_date', cutoff, 'day') }}
             as tenure_days,
-        coalesce(usage_windows.active_users_7d, 0) as active_users_7d,
-        coalesce(usage_windows.user_days_7d, 0) as user_days_7d,
-        coalesce(usage_windows.user_days_28d, 0) as user_days_28d,
-        coalesce(usage_windows.user_days_prior_28d, 0) as user_days_prior_28d,
-        coalesce(usage_windows.events_28d, 0) as events_28d,
-        coalesce(usage_windows.core_features_28d, 0) as core_features_28d,
+        {#- null: not known (daily counts without users, int_renewal_usage_windows) #}
+        {%- for column in [
+            'active_users_7d', 'user_days_7d', 'user_days_28d', 'user_days_prior_28d',
+            'events_28d', 'core_features_28d'
+        ] %}
+            case
+                when usage_windows.contract_id is null then 0 else usage_windows.{{ column }}
+            end as {{ column }},
+        {%- endfor %}
         core_available.core_features_available,
         coalesce(survey_scores.nps_responses, 0) as nps_responses,
         {{ nps(

@@ -1,7 +1,9 @@
-{#- Usage in each renewal's windows before its cut-off (DOMAIN.md §3): events received by the
+{#- Usage in each renewal's windows before its cut-off (docs/metrics.md): events received by the
     cut-off, in the last 7 days (active users, user-days), the last 28 days (user-days, events,
     core features used) and the 28 days before (user-days, for the trend). One row per
     (contract_id, lead_days), every cut-off of int_renewal_cutoffs, zeros when no event.
+    Daily counts (stg_product__usage_daily) count as received at the end of their day; a
+    window with a daily count not broken down by user has its user-based columns null.
 
     Incremental, because it is the one renewal feature that reads the event history. A row
     depends only on events of its account dated in its window and received by its cut-off, so
@@ -37,15 +39,15 @@
 {#- The events a run reads: all on a full build, else from 56 days before the earliest cut-off
     it recomputes (written on occurred_at: DuckDB prunes the scan by a bound on the stored
     timestamp, not by one on the date computed from it in the view). #}
-{%- set events_since = '1 = 1' %}
+{%- set events_since, days_since = '1 = 1', '1 = 1' %}
 {%- if window_start is not none %}
     {%- set first_cutoff = run_query(
         'select min(cutoff_date) from ' ~ ref('int_renewal_cutoffs')
         ~ ' as renewal_cutoffs where ' ~ to_recompute
     ).columns[0].values()[0] or window_start %}
-    {%- set events_since = "events.occurred_at >= cast('"
-        ~ (first_cutoff - modules.datetime.timedelta(days=55)) ~ "' as "
-        ~ dbt.type_timestamp() ~ ')' %}
+    {%- set since = first_cutoff - modules.datetime.timedelta(days=55) %}
+    {%- set events_since = "occurred_at >= cast('" ~ since ~ "' as " ~ dbt.type_timestamp() ~ ')' %}
+    {%- set days_since = "event_date >= cast('" ~ since ~ "' as date)" %}
 {%- endif %}
 
 with
@@ -55,9 +57,24 @@ renewal_cutoffs as (
 ),
 
 {# Every delivery: the windows count distinct ids, users, days and features, and "received by
-    the cut-off" holds for an event exactly when it holds for its first delivery. -#}
-events as (
+    the cut-off" holds for an event exactly when it holds for its first delivery. A daily count
+    has no event id and its event_count. -#}
+deliveries as (
     select * from {{ ref('stg_product__usage_event_deliveries') }}
+),
+
+daily as (
+    select * from {{ ref('stg_product__usage_daily') }}
+),
+
+events as (
+    {{ usage_deliveries(
+        'deliveries',
+        'daily',
+        ['account_id', 'user_id', 'feature_key', 'event_date', 'received_at'],
+        '(is_session_start or is_feature_use) and ' ~ events_since,
+        '(is_session_start or is_feature_use) and ' ~ days_since,
+    ) }}
 ),
 
 features as (
@@ -86,6 +103,7 @@ events_known as (
         events.event_id,
         events.user_id,
         events.feature_key,
+        events.event_count,
         {{ dbt.datediff('events.event_date', 'renewals.cutoff_date', 'day') }}
             as days_before_cutoff
     from renewals
@@ -96,9 +114,6 @@ events_known as (
             and renewals.cutoff_date >= events.event_date
             and events.event_date
             > cast({{ dbt.dateadd('day', -56, 'renewals.cutoff_date') }} as date)
-    where
-        (events.is_session_start or events.is_feature_use)
-        and {{ events_since }}
 ),
 
 {# Aggregated in steps (user-days, then per renewal) rather than with count(distinct) over
@@ -120,7 +135,13 @@ user_day_counts as (
         sum(case when days_before_cutoff < 7 then 1 else 0 end) as user_days_7d,
         sum(case when days_before_cutoff < 28 then 1 else 0 end) as user_days_28d,
         sum(case when days_before_cutoff >= 28 then 1 else 0 end) as user_days_prior_28d,
-        count(distinct case when days_before_cutoff < 7 then user_id end) as active_users_7d
+        count(distinct case when days_before_cutoff < 7 then user_id end) as active_users_7d,
+        sum(case when days_before_cutoff < 7 and user_id is null then 1 else 0 end)
+            as unattributed_7d,
+        sum(case when days_before_cutoff < 28 and user_id is null then 1 else 0 end)
+            as unattributed_28d,
+        sum(case when days_before_cutoff >= 28 and user_id is null then 1 else 0 end)
+            as unattributed_prior_28d
     from user_days
     group by contract_id, lead_days
 ),
@@ -135,7 +156,10 @@ recent_use as (
     select
         events_known.contract_id,
         events_known.lead_days,
-        count(distinct events_known.event_id) as events_28d,
+        count(distinct events_known.event_id)
+        + coalesce(
+            sum(case when events_known.event_id is null then events_known.event_count end), 0
+        ) as events_28d,
         count(distinct core_features.feature_key) as core_features_28d
     from events_known
     left join core_features
@@ -148,12 +172,21 @@ usage_windows as (
     select
         user_day_counts.contract_id,
         user_day_counts.lead_days,
-        user_day_counts.active_users_7d,
-        user_day_counts.user_days_7d,
-        user_day_counts.user_days_28d,
-        user_day_counts.user_days_prior_28d,
-        recent_use.events_28d,
-        recent_use.core_features_28d
+        case
+            when user_day_counts.unattributed_7d = 0 then user_day_counts.active_users_7d
+        end as active_users_7d,
+        case
+            when user_day_counts.unattributed_7d = 0 then user_day_counts.user_days_7d
+        end as user_days_7d,
+        case
+            when user_day_counts.unattributed_28d = 0 then user_day_counts.user_days_28d
+        end as user_days_28d,
+        case
+            when user_day_counts.unattributed_prior_28d = 0
+                then user_day_counts.user_days_prior_28d
+        end as user_days_prior_28d,
+        coalesce(recent_use.events_28d, 0) as events_28d,
+        coalesce(recent_use.core_features_28d, 0) as core_features_28d
     from user_day_counts
     left join recent_use
         on
@@ -167,16 +200,18 @@ final as (
         renewals.lead_days,
         renewals.account_id,
         renewals.cutoff_date,
-        cast(coalesce(usage_windows.active_users_7d, 0) as {{ dbt.type_bigint() }})
-            as active_users_7d,
-        cast(coalesce(usage_windows.user_days_7d, 0) as {{ dbt.type_bigint() }}) as user_days_7d,
-        cast(coalesce(usage_windows.user_days_28d, 0) as {{ dbt.type_bigint() }})
-            as user_days_28d,
-        cast(coalesce(usage_windows.user_days_prior_28d, 0) as {{ dbt.type_bigint() }})
-            as user_days_prior_28d,
-        cast(coalesce(usage_windows.events_28d, 0) as {{ dbt.type_bigint() }}) as events_28d,
-        cast(coalesce(usage_windows.core_features_28d, 0) as {{ dbt.type_bigint() }})
-            as core_features_28d
+        {#- no event in the windows: 0; a count not known (daily counts without users): null #}
+        {%- for column in [
+            'active_users_7d', 'user_days_7d', 'user_days_28d', 'user_days_prior_28d',
+            'events_28d', 'core_features_28d'
+        ] %}
+            cast(
+                case
+                    when usage_windows.contract_id is null then 0
+                    else usage_windows.{{ column }}
+                end as {{ dbt.type_bigint() }}
+            ) as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from renewals
     left join usage_windows
         on

@@ -17,7 +17,10 @@
 
     A week without events counts 0 users and 0 events. measured_on is the week's last day, the
     day the measurement becomes known (recorded_at: that day's start). Events are read from
-    their deliveries, counted by distinct event id. -#}
+    their deliveries, counted by distinct event id; daily counts (stg_product__usage_daily)
+    add their event_count and count as received at the end of their day. A window with a
+    daily count not broken down by user has no user-based measurement (weekly active users,
+    seat share, sessions per user): the users are not known. -#}
 {{ config(tags=['as_of']) }}
 {%- set days_back = 7 * (var('product_metric_weeks') | int - 1) %}
 with
@@ -39,6 +42,22 @@ weeks_in_force as (
 
 deliveries as (
     select * from {{ ref('stg_product__usage_event_deliveries') }}
+),
+
+daily as (
+    select * from {{ ref('stg_product__usage_daily') }}
+),
+
+{# Events and daily counts (no event id; event_count). -#}
+usage as (
+    {{ usage_deliveries(
+        'deliveries',
+        'daily',
+        [
+            'account_id', 'user_id', 'feature_key', 'is_session_start', 'is_feature_use',
+            'received_at', 'event_date'
+        ],
+    ) }}
 ),
 
 goal_weeks as (
@@ -85,19 +104,20 @@ windows as (
 
 events as (
     select
-        deliveries.account_id,
-        deliveries.event_id,
-        deliveries.user_id,
-        deliveries.feature_key,
-        deliveries.is_session_start,
-        deliveries.is_feature_use,
-        deliveries.received_at,
-        cast({{ dbt.date_trunc('week', 'deliveries.event_date') }} as date) as week_start
-    from deliveries
+        usage.account_id,
+        usage.event_id,
+        usage.user_id,
+        usage.feature_key,
+        usage.is_session_start,
+        usage.is_feature_use,
+        usage.received_at,
+        usage.event_count,
+        cast({{ dbt.date_trunc('week', 'usage.event_date') }} as date) as week_start
+    from usage
     where
-        (deliveries.is_session_start or deliveries.is_feature_use)
-        and deliveries.account_id in (select goals.account_id from goals)
-        and deliveries.event_date >= (
+        (usage.is_session_start or usage.is_feature_use)
+        and usage.account_id in (select goals.account_id from goals)
+        and usage.event_date >= (
             select cast({{ dbt.dateadd('day', -days_back, 'min(goals.baseline_date)') }} as date)
             from goals
         )
@@ -113,20 +133,43 @@ counted as (
         cast(count(distinct windows.counted_week_start) as {{ type_double() }}) as weeks,
         count(
             distinct case
-                when events.event_id is not null
+                when events.account_id is not null
                     then {{ dbt.concat([
                         'events.user_id', "'|'",
                         'cast(events.week_start as ' ~ dbt.type_string() ~ ')'
                     ]) }}
             end
         ) as user_weeks_count,
+        sum(
+            case when events.account_id is not null and events.user_id is null then 1 else 0 end
+        ) as unattributed_rows,
         count(distinct case when events.is_session_start then events.event_id end)
-            as sessions_count,
+        + coalesce(
+            sum(
+                case
+                    when events.is_session_start and events.event_id is null
+                        then events.event_count
+                end
+            ),
+            0
+        ) as sessions_count,
         count(
             distinct case
                 when events.is_feature_use and events.feature_key = windows.product_feature_key
                     then events.event_id
             end
+        )
+        + coalesce(
+            sum(
+                case
+                    when
+                        events.is_feature_use
+                        and events.feature_key = windows.product_feature_key
+                        and events.event_id is null
+                        then events.event_count
+                end
+            ),
+            0
         ) as named_feature_events_count
     from windows
     left join events
@@ -152,7 +195,9 @@ totals as (
         week_start,
         week_end,
         weeks,
-        cast(user_weeks_count as {{ type_double() }}) as user_weeks,
+        case
+            when unattributed_rows = 0 then cast(user_weeks_count as {{ type_double() }})
+        end as user_weeks,
         cast(sessions_count as {{ type_double() }}) as sessions,
         cast(named_feature_events_count as {{ type_double() }}) as named_feature_events
     from counted

@@ -3,6 +3,8 @@
     depth     weekly active users / seats (null without seats)
     frequency active days per weekly active user / frequency_target_days (0 without users)
     trend     user-days of the last 4 weeks / the 4 before, capped at 1 (null before 8 weeks)
+    Depth, frequency and trend are null where usage came as daily counts without users
+    (weekly active users and user-days unknown), and the health score re-weights the rest.
     sentiment mean of (NPS + 100) / 2 and CSAT % over the last survey_window_days (null
               without responses)
     Incremental (macros/incremental.sql): a run recomputes the weeks of the window and reads
@@ -41,8 +43,13 @@ csat_responses as (
 usage_joined as (
     select
         account_weeks.*,
-        coalesce(weekly_usage.weekly_active_users, 0) as weekly_active_users,
-        coalesce(weekly_usage.user_active_days, 0) as user_active_days
+        {# no usage row: no use that week (0); a row with null users: not known #}
+        case
+            when weekly_usage.account_id is null then 0 else weekly_usage.weekly_active_users
+        end as weekly_active_users,
+        case
+            when weekly_usage.account_id is null then 0 else weekly_usage.user_active_days
+        end as user_active_days
     from account_weeks
     left join weekly_usage
         on
@@ -50,18 +57,28 @@ usage_joined as (
             and account_weeks.week_start = weekly_usage.week_start
 ),
 
+{# A window's user-days are null when a week of it has none known. #}
 usage_windows as (
     select
         *,
-        sum(user_active_days) over (
+        case
+            when count(*) over last_4w = count(user_active_days) over last_4w
+                then sum(user_active_days) over last_4w
+        end as user_days_last_4w,
+        case
+            when count(*) over prior_4w = count(user_active_days) over prior_4w
+                then sum(user_active_days) over prior_4w
+        end as user_days_prior_4w
+    from usage_joined
+    window
+        last_4w as (
             partition by account_id order by week_start
             rows between 3 preceding and current row
-        ) as user_days_last_4w,
-        sum(user_active_days) over (
+        ),
+        prior_4w as (
             partition by account_id order by week_start
             rows between 7 preceding and 4 preceding
-        ) as user_days_prior_4w
-    from usage_joined
+        )
 ),
 
 core_used as (

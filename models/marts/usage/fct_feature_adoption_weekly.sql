@@ -1,6 +1,7 @@
 {#- Account x feature x week adoption. Incremental by week (see macros/incremental.sql):
-    a run recomputes the weeks from `usage_lookback_days` before the newest week it holds. Events are de-duplicated from their
-    deliveries (macros/deduplicated_events.sql). -#}
+    a run recomputes the weeks from `usage_lookback_days` before the newest week it holds. It
+    reads the events and the daily counts (macros/usage_activity.sql); active_users is null
+    in a week with a count not broken down by user. -#}
 {{ config(**incremental_events_config('week_start')) }}
 {%- set window_start = event_window_start('week_start', grain='week') %}
 
@@ -8,6 +9,10 @@ with
 
 events as (
     select * from {{ ref('stg_product__usage_event_deliveries') }}
+),
+
+daily as (
+    select * from {{ ref('stg_product__usage_daily') }}
 ),
 
 features as (
@@ -18,9 +23,10 @@ weeks as (
     select * from {{ ref('int_weeks') }}
 ),
 
-deduplicated as (
-    {{ deduplicated_events(
+activity as (
+    {{ usage_activity(
         'events',
+        'daily',
         ['account_id', 'feature_key', 'user_id', 'event_date'],
         'is_feature_use and ' ~ in_window('event_date', window_start),
     ) }}
@@ -31,23 +37,24 @@ feature_events as (
         account_id,
         feature_key,
         user_id,
+        event_count,
         loaded_at,
         cast({{ dbt.date_trunc('week', 'event_date') }} as date) as week_start
-    from deduplicated
+    from activity
 ),
 
 {# Aggregated in two steps (user-weeks, then account-feature-weeks) rather than with
     count(distinct user_id), which holds every group's distinct users until the end: counts,
     sums and maxima spill to disk when they do not fit in memory_limit (DECISIONS.md, "Weekly
-    adoption counted in two steps"). count(user_id) skips the group of events without a user,
-    as count(distinct user_id) would. -#}
+    adoption counted in two steps"). A group of daily counts without a user makes
+    active_users null (macros/usage_activity.sql). -#}
 user_weeks as (
     select
         account_id,
         feature_key,
         week_start,
         user_id,
-        count(*) as feature_events,
+        sum(event_count) as feature_events,
         max(loaded_at) as last_loaded_at
     from feature_events
     group by account_id, feature_key, week_start, user_id
@@ -58,7 +65,7 @@ aggregated as (
         account_id,
         feature_key,
         week_start,
-        count(user_id) as active_users,
+        {{ users_counted('count(user_id)') }} as active_users,
         sum(feature_events) as feature_events,
         max(last_loaded_at) as last_loaded_at
     from user_weeks

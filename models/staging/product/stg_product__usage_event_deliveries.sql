@@ -8,7 +8,7 @@
     paying for the de-duplication (a window over every event of the dates it reads: at 100 M
     events, 5 of the renewal windows' 8 s). Anything that sums or counts rows must read
     stg_product__usage_events, or group the deliveries by event first, as the event models do
-    (macros/deduplicated_events.sql): grouping costs less than the window. -#}
+    (macros/usage_activity.sql): grouping costs less than the window. -#}
 with
 
 source as (
