@@ -1,4 +1,4 @@
-{#- The date everything "current" is computed at (DOMAIN.md §2): the `as_of_date` var when
+{#- The date everything "current" is computed at (docs/metrics.md): the `as_of_date` var when
     set, else the OUTCOMES_AS_OF_DATE environment variable (how `outcomes`, the Dagster job and
     the benchmark pass a replay date), else today.
 

@@ -1,4 +1,4 @@
-{#- Net Promoter Score, -100..100 (DOMAIN.md §2): 100 * (promoters - detractors) / responses,
+{#- Net Promoter Score, -100..100 (docs/metrics.md): 100 * (promoters - detractors) / responses,
     in floating point so no engine divides integers; null without responses. One definition
     for the monthly marts, the health sentiment and the renewal features. -#}
 {% macro nps(promoters, detractors, responses) -%}

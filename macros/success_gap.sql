@@ -1,4 +1,4 @@
-{#- The success-gap quadrant of an account (DOMAIN.md §1) from the vendor's view (health,
+{#- The success-gap quadrant of an account (docs/metrics.md) from the vendor's view (health,
     0-100) and the customer's view (0-100):
       no_goals       the customer's own goals are not measured (value realization unknown)
       usage_trap     customer view low, vendor view high: every usage dashboard says "fine"

@@ -284,9 +284,18 @@ def cmd_gx_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contract_doc(args: argparse.Namespace) -> int:
+    from .contract_doc import write
+
+    _say(f"raw contract written to {write()}")
+    return 0
+
+
 def cmd_quarantine(args: argparse.Namespace) -> int:
     """List quarantined rows, or export a table's to CSV to fix and drop into the landing dir."""
     settings = _settings(args)
+    if args.export and not args.table:
+        raise ValueError("--export needs --table: the table whose quarantined rows to write")
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         if not args.export:
@@ -499,6 +508,9 @@ def parser() -> argparse.ArgumentParser:
 
     gi = sub.add_parser("gx-init", help="rewrite the Great Expectations project from code")
     gi.set_defaults(func=cmd_gx_init)
+
+    cd = sub.add_parser("contract-doc", help="rewrite docs/raw-contract.md from the contract")
+    cd.set_defaults(func=cmd_contract_doc)
 
     b = sub.add_parser("build", help="dbt build (extra arguments go to dbt)")
     b.add_argument("--warehouse", help="DuckDB file (default $OUTCOMES_WAREHOUSE)")

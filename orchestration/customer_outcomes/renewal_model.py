@@ -1,4 +1,4 @@
-"""Renewal prediction (DOMAIN.md §3): time-based backtest, model choice, scoring, signals.
+"""Renewal prediction (docs/metrics.md): time-based backtest, model choice, scoring, signals.
 
 Called by ``renewal_step`` (the Dagster asset ``renewal_model``) with the rows of
 ``int_renewal_features`` (features as of each renewal's cut-off). A renewal is trained and

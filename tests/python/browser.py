@@ -10,11 +10,13 @@ import select
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -28,18 +30,32 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def chromium() -> str:
+def _installed() -> str | None:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
             return found
+    return None
+
+
+def chromium() -> str:
+    found = _installed()
+    if found:
+        return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.fail("Chromium is not installed and cannot be: run `apt-get install chromium`")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    # One install at a time: the test processes that need a browser may ask at once, and a
+    # second apt-get fails on dpkg's lock.
+    with FileLock(os.path.join(tempfile.gettempdir(), "outcomes-chromium-install.lock")):
+        found = _installed()
+        if found:
+            return found
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                out = f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+                pytest.fail(f"{' '.join(cmd)} failed:\n{out}")
     found = shutil.which("chromium")
     if not found:
         pytest.fail("apt-get installed chromium but there is no `chromium` on PATH")

@@ -1,4 +1,4 @@
-{#- Monthly ARR of each account (DOMAIN.md §2): the ARR of the contracts whose
+{#- Monthly ARR of each account (docs/metrics.md): the ARR of the contracts whose
     start_date .. coverage_end_date covers the month's last day (the as-of date for the
     current month). One row per account and month from its first contract's month on,
     zero-ARR months included so churn and reactivation are visible.

@@ -1,4 +1,4 @@
-{#- ARR movement of each account and month against the month before (DOMAIN.md §2).
+{#- ARR movement of each account and month against the month before (docs/metrics.md).
     Churn and reactivation are classified before expansion / contraction, so every class is
     reachable. new = 0 -> >0 never paid before; reactivation = 0 -> >0 paid before.
 

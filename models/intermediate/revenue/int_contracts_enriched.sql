@@ -1,4 +1,4 @@
-{#- Each contract with its cancellation and its effective end (DOMAIN.md §2): the earliest of
+{#- Each contract with its cancellation and its effective end (docs/metrics.md): the earliest of
     end_date and the cancellation's effective_date; none for an open-ended subscription that
     was never cancelled. A term contract renews on the day after its effective end. -#}
 with

@@ -1,4 +1,4 @@
-{#- Renewal outcome and ARR coverage of every contract (DOMAIN.md §2).
+{#- Renewal outcome and ARR coverage of every contract (docs/metrics.md).
 
     A term contract is renewed when another contract of the same account starts between its
     start date + 1 day and its renewal date + the grace period; the earliest such contract is

@@ -1,5 +1,5 @@
 {#- NPS and CSAT by month (of responded_at, UTC) and segment, plus segment = 'all'
-    (DOMAIN.md §2). NPS = 100 * (promoters - detractors) / responses, in floating point so no
+    (docs/metrics.md). NPS = 100 * (promoters - detractors) / responses, in floating point so no
     engine divides integers; CSAT % = 100 * (scores of 4 or 5) / responses. -#}
 with
 

@@ -1,4 +1,4 @@
-{#- Goal progress as known on each snapshot date (DOMAIN.md §2): the latest measurement with
+{#- Goal progress as known on each snapshot date (docs/metrics.md): the latest measurement with
     measured_on and recorded_at up to the snapshot; progress_ratio =
     (latest - baseline) / (target - baseline), which handles decrease goals (target < baseline).
     Status: >= 1 achieved, (0, 1) partial, 0 not_started, < 0 regressed, no measurement unknown

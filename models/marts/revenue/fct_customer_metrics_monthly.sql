@@ -1,4 +1,4 @@
-{#- The standard customer metrics by month and segment, plus segment = 'all' (DOMAIN.md §2).
+{#- The standard customer metrics by month and segment, plus segment = 'all' (docs/metrics.md).
     Ratios are fractions (1.05 = 105 %); NPS is -100..100 and CSAT % 0..100.
     CLTV = ARPA * gross margin / logo churn rate, all monthly; null when nothing churned. -#}
 with

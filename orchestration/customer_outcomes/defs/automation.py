@@ -43,8 +43,8 @@ refresh_job = define_asset_job(
     "the new day change, publish. Launched with the assets plan.py selects.",
 )
 # The weekly full refresh runs one dbt node at a time: its event models each read the whole
-# history, and side by side they share DuckDB's memory_limit and spill (DECISIONS.md, "The
-# weekly full refresh runs one node at a time").
+# history, and side by side they share DuckDB's memory_limit and spill (DECISIONS.md, "Schedules,
+# sensor, concurrency, retries").
 FULL_REFRESH_CONFIG = {"full_refresh": True, "threads": 1}
 DBT_OPS = ("dbt_models", "renewal_marts")
 full_refresh_job = define_asset_job(

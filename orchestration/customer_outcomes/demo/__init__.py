@@ -1,4 +1,5 @@
-"""Believable, deterministic demo data in the landing layout of ``shared/RAW_CONTRACT.md``.
+"""Believable, deterministic demo data in the landing layout of the raw contract
+(docs/raw-contract.md).
 
 ``generate()`` writes ``<out>/<table>/*.csv`` for every contract table, and the generator's
 hidden truth to ``<out>/_truth/``: cohort labels and latent value (``accounts.csv``), the
