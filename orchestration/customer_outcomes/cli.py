@@ -66,8 +66,10 @@ def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     settings = _settings(args)
     verb = "validate" if dry_run else "load"
     if not settings.landing.is_dir():
-        _say(f"{verb} FAILED: landing directory {settings.landing} does not exist")
-        return 1
+        raise ValueError(
+            f"landing directory {settings.landing} does not exist: pass --landing or set "
+            "OUTCOMES_LANDING"
+        )
     if dry_run:
         _say(f"validating {settings.landing} against the contract (nothing is loaded)")
     else:
@@ -79,7 +81,8 @@ def cmd_load(args: argparse.Namespace, dry_run: bool = False) -> int:
     loaded = sum(r.rows_loaded for r in results)
     quarantined = sum(r.rows_quarantined for r in results)
     _say(
-        f"{len(results)} file(s): {loaded:,} rows loaded, {quarantined:,} quarantined, "
+        f"{len(results)} file(s): {loaded:,} rows {'would load' if dry_run else 'loaded'}, "
+        f"{quarantined:,} {'would be ' if dry_run else ''}quarantined, "
         f"{sum(r.status == 'skipped' for r in results)} already loaded, {len(rejected)} rejected"
     )
     if not results and not rejected:

@@ -651,9 +651,29 @@ def load_landing(
         skipped = sum(r.status == "skipped" for r in results)
         if skipped:
             progress(f"  {skipped} file(s) already loaded, skipped")
+        absent = absent_tables(con)
+        if absent:
+            progress(
+                f"warning: no data for {', '.join(absent)}: no folder of files in {landing} and "
+                "nothing loaded before (the marts that read them stay empty)"
+            )
         return results
     finally:
         con.close()
+
+
+# Usage may come as events, as daily counts or both: either one is enough.
+ALTERNATIVES = {"usage_events": "usage_daily", "usage_daily": "usage_events"}
+
+
+def absent_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The contract tables with no row loaded (an alternative of the table may stand in)."""
+    empty = {
+        name
+        for name in TABLES
+        if not con.execute(f"select exists (select 1 from raw.{name})").fetchone()[0]
+    }
+    return [t for t in TABLES if t in empty and ALTERNATIVES.get(t, t) in empty]
 
 
 def describe(res: FileResult) -> str:

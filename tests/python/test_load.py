@@ -421,3 +421,22 @@ def test_a_redelivered_daily_count_replaces_the_loaded_one(tmp_path, landing):
         ("2026-05-12", "5", "primary key: same key, other content", key),
     ]
     assert latest == [("2026-05-10", False, 7), ("2026-05-10", True, 5)]
+
+
+def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
+    """A load says which contract tables have no data at all (no files now, nothing loaded
+    before); usage_daily needs none when usage_events has rows, and the other way round."""
+    partial = tmp_path / "partial"
+    for table in ("accounts", "features"):
+        shutil.copytree(landing / table, partial / table)
+    wh = tmp_path / "wh.duckdb"
+    said: list[str] = []
+    load_landing(wh, partial, progress=said.append)
+    missing = [t for t in TABLES if t not in ("accounts", "features")]
+    assert [m for m in said if m.startswith("warning")] == [
+        f"warning: no data for {', '.join(missing)}: no folder of files in {partial} and "
+        "nothing loaded before (the marts that read them stay empty)"
+    ]
+    said.clear()
+    load_landing(wh, landing, progress=said.append)
+    assert not [m for m in said if m.startswith("warning")]

@@ -336,6 +336,9 @@ def test_docs_generate_builds_the_site_with_lineage_exposure_and_columns(built, 
     exposure = manifest["exposures"]["exposure.customer_outcomes.success_gap_dashboard"]
     assert "model.customer_outcomes.fct_success_gaps" in exposure["depends_on"]["nodes"]
     assert manifest["semantic_models"], "semantic models are in the docs site"
+    # The site opens on the project's own overview (models/overview.md), not dbt's welcome.
+    overview = manifest["docs"]["doc.customer_outcomes.__overview__"]["block_contents"]
+    assert "How to read the lineage" in overview
     catalog = json.loads((target / "catalog.json").read_text())
     gaps = catalog["nodes"]["model.customer_outcomes.fct_success_gaps"]
     assert "gap_type" in gaps["columns"]

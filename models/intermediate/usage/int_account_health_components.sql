@@ -164,18 +164,22 @@ components as (
         usage_windows.user_active_days,
         core_available.core_features_available,
         coalesce(core_used.core_features_used, 0) as core_features_used,
-        {{ breadth_score(
+        {#- scores as doubles on every engine (Postgres would keep numerics of any scale) #}
+        cast({{ breadth_score(
             'coalesce(core_used.core_features_used, 0)', 'core_available.core_features_available'
-        ) }} as breadth_score,
-        {{ depth_score('usage_windows.weekly_active_users', 'usage_windows.seats') }}
-            as depth_score,
-        {{ frequency_score('usage_windows.user_active_days', 'usage_windows.weekly_active_users') }}
-            as frequency_score,
-        {{ trend_score(
+        ) }} as {{ type_double() }}) as breadth_score,
+        cast(
+            {{ depth_score('usage_windows.weekly_active_users', 'usage_windows.seats') }}
+            as {{ type_double() }}
+        ) as depth_score,
+        cast({{ frequency_score(
+            'usage_windows.user_active_days', 'usage_windows.weekly_active_users'
+        ) }} as {{ type_double() }}) as frequency_score,
+        cast({{ trend_score(
             'usage_windows.user_days_last_4w',
             'usage_windows.user_days_prior_4w',
             'usage_windows.week_number < 8'
-        ) }} as trend_score,
+        ) }} as {{ type_double() }}) as trend_score,
         {{ nps('sentiment.promoters', 'sentiment.detractors', 'sentiment.nps_responses') }}
             as nps_score,
         case
