@@ -3,10 +3,10 @@
     baseline date, while the account has a contract in force, up to the as-of date (a closed or
     abandoned goal: up to the day it was closed). Each value is a figure over the account's
     weeks in force among the var product_metric_weeks (4) ending with the measured one (one
-    week's count swings with holidays and chance), counting the events received by the end of the measured week:
-    the measurement is taken then and never revised, so what it says was known on that day
-    (an event received later counts in later weeks' figures only). The catalogue's metrics
-    (seeds/product_metrics.csv), each defined here once:
+    week's count swings with holidays and chance), counting the events received by the end of
+    the measured week: the measurement is taken then and never revised, so what it says was
+    known on that day (an event received later counts in later weeks' figures only). The
+    catalogue's metrics (seeds/product_metrics.csv), each defined here once:
 
     - weekly_active_users: mean per week of the users with a session or a feature use;
     - active_seat_share: that mean / seats of the contracts in force at the measured week's end
@@ -20,9 +20,24 @@
     their deliveries, counted by distinct event id; daily counts (stg_product__usage_daily)
     add their event_count and count as received at the end of their day. A window with a
     daily count not broken down by user has no user-based measurement (weekly active users,
-    seat share, sessions per user): the users are not known. -#}
-{{ config(tags=['as_of']) }}
+    seat share, sessions per user): the users are not known.
+
+    Incremental like the snapshot models (macros/incremental.sql): as a measurement is never
+    revised once its week is over, a daily run recomputes the weeks ending in the window
+    (`snapshot_lookback_days`, which also covers contracts and goal closings that change
+    recent weeks) and every week of a goal with no measurement in the table yet. The weekly
+    full refresh recomputes all (events loaded later than the window, goals edited). -#}
+{{ config(tags=['as_of'], **snapshot_incremental_config('measured_on', grain='week')) }}
 {%- set days_back = 7 * (var('product_metric_weeks') | int - 1) %}
+{%- set window_start = snapshot_window_start('measured_on', grain='week') %}
+{#- The weeks a run computes: all on a full build; on a daily run the weeks ending in the window
+    (macros/incremental.sql) and every week of the goals with no measurement left in the table
+    (new goals). #}
+{%- set recomputed = '1 = 1' %}
+{%- if window_start is not none %}
+    {%- set recomputed = '(' ~ in_window('measured.week_end', window_start)
+        ~ ' or measured.goal_id not in (select kept.goal_id from ' ~ this ~ ' as kept))' %}
+{%- endif %}
 with
 
 goals as (
@@ -99,7 +114,9 @@ windows as (
             and measured.week_start >= counted.week_start
             and cast({{ dbt.dateadd('day', -days_back, 'measured.week_start') }} as date)
             <= counted.week_start
-    where measured.week_start >= measured.baseline_date
+    where
+        measured.week_start >= measured.baseline_date
+        and {{ recomputed }}
 ),
 
 events as (
@@ -117,10 +134,7 @@ events as (
     where
         (usage.is_session_start or usage.is_feature_use)
         and usage.account_id in (select goals.account_id from goals)
-        and usage.event_date >= (
-            select cast({{ dbt.dateadd('day', -days_back, 'min(goals.baseline_date)') }} as date)
-            from goals
-        )
+        and usage.event_date >= (select min(windows.counted_week_start) from windows)
 ),
 
 counted as (
