@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -164,9 +165,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .demo import generate
 
         _say(f"[1/3] no landing data in {settings.landing}: generating the demo data set")
-        generate(_demo_spec(args), settings.landing, progress=_say)
+        generated: list[str] = []
+        step = time.perf_counter()
+        generate(
+            _demo_spec(args), settings.landing, progress=_say if args.verbose else generated.append
+        )
+        if not args.verbose:
+            _say(f"  generated in {time.perf_counter() - step:.1f} s: {generated[-1]}")
     _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
-    ok = run_refresh_job(settings, args.as_of, all_assets=args.all, full_refresh=args.full_refresh)
+    log = None if args.verbose else run_log(settings)
+    terminal = sys.stdout
+    with contextlib.ExitStack() as quiet:
+        if log is not None:  # dbt's log goes to the file, the progress lines here
+            quiet.enter_context(contextlib.redirect_stdout(quiet.enter_context(log.open("w"))))
+        ok, lines = run_refresh_job(
+            settings,
+            args.as_of,
+            all_assets=args.all,
+            full_refresh=args.full_refresh,
+            say=lambda line: print(line, file=terminal, flush=True),
+        )
+    for line in lines:
+        _say(line)
+    if log is not None:
+        _say(f"  dbt's full log: {log} (or run with -v)")
     if not ok:
         _say(f"run FAILED (see above); the serve database {settings.serve} is unchanged")
         return 1
@@ -176,6 +198,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say("Dagster UI with this run, schedules and sensor: make dev (http://127.0.0.1:3000)")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
+
+
+def run_log(settings: Settings) -> Path:
+    """Where a quiet `outcomes run` writes dbt's log: beside the warehouse, one per run."""
+    return settings.warehouse.with_name(settings.warehouse.stem + "_run.log")
 
 
 def dagster_instance():
@@ -191,11 +218,16 @@ def dagster_instance():
 
 
 def run_refresh_job(
-    settings: Settings, as_of: str | None, all_assets: bool = False, full_refresh: bool = False
-) -> bool:
+    settings: Settings,
+    as_of: str | None,
+    all_assets: bool = False,
+    full_refresh: bool = False,
+    say=_say,
+) -> tuple[bool, list[str]]:
     """Plan the daily refresh (plan.py) and run the `refresh` job with that selection; with
     ``all_assets`` every asset, with ``full_refresh`` the `full_refresh` job (everything, dbt
-    --full-refresh)."""
+    --full-refresh). ``say`` tells the plan before the run. Returns whether it succeeded and
+    its report: a line per step with its time, dbt's counts, what failed."""
     # The definitions and the plan read the locations from the environment, as the schedule
     # does: set for this run, restored after.
     with scoped_env(
@@ -205,12 +237,12 @@ def run_refresh_job(
             "OUTCOMES_SERVE": str(settings.serve.resolve()),
         }
     ):
-        return _run_refresh_job(settings, as_of, all_assets, full_refresh)
+        return _run_refresh_job(settings, as_of, all_assets, full_refresh, say)
 
 
 def _run_refresh_job(
-    settings: Settings, as_of: str | None, all_assets: bool, full_refresh: bool
-) -> bool:
+    settings: Settings, as_of: str | None, all_assets: bool, full_refresh: bool, say
+) -> tuple[bool, list[str]]:
     from dagster import AssetCheckSeverity
 
     from .defs import build_definitions
@@ -220,14 +252,14 @@ def _run_refresh_job(
     instance = dagster_instance()
     defs = build_definitions()
     close_abandoned_run(instance, settings)
-    job, selection = "full_refresh" if full_refresh else "refresh", None
+    job, selection, report = "full_refresh" if full_refresh else "refresh", None, []
     if full_refresh or all_assets:
-        _say(f"  plan: every asset ({'--full-refresh' if full_refresh else '--all'})")
+        say(f"  plan: every asset ({'--full-refresh' if full_refresh else '--all'})")
     else:
         started = time.perf_counter()
         plan = refresh_plan(settings, instance)
         selection = None if plan.asset_keys is None else sorted(plan.asset_keys)
-        _say(f"  plan ({time.perf_counter() - started:.1f} s): {plan.describe()}")
+        say(f"  plan ({time.perf_counter() - started:.1f} s): {plan.describe()}")
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         asset_selection=selection,
@@ -240,18 +272,40 @@ def _run_refresh_job(
             "ops": {op: {"config": FULL_REFRESH_CONFIG} for op in DBT_OPS} if full_refresh else {},
         },
     )
+    for stats in instance.get_run_step_stats(result.run_id):
+        seconds = (stats.end_time or stats.start_time or 0) - (stats.start_time or 0)
+        status = stats.status.value.lower() if stats.status else "not run"
+        report.append(f"  {stats.step_key}: {status} in {seconds:.1f} s")
+        if stats.step_key in DBT_OPS:
+            report.append(f"    dbt: {dbt_counts(settings.dbt_target / stats.step_key)}")
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            _say(f"step failed: {event.step_key}: {event.message}")
+            report.append(f"step failed: {event.step_key}: {event.message}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             if not check.passed and check.severity == AssetCheckSeverity.ERROR:
                 rejected = check.metadata.get("rejected_files")
-                _say(
+                report.append(
                     f"check failed: {check.asset_key.to_user_string()} {check.check_name}: "
                     f"{rejected.value if rejected else ''}"
                 )
-    return result.success
+    return result.success, report
+
+
+def dbt_counts(target: Path) -> str:
+    """dbt's summary of the build whose artifacts are in ``target`` (run_results.json)."""
+    import json
+    from collections import Counter
+
+    try:
+        results = json.loads((target / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return "no run results"
+    counts = Counter(r["status"] for r in results)
+    named = {"success": "built", "pass": "passed", "warn": "warned", "fail": "failed"}
+    parts = [f"{counts.pop(k)} {v}" for k, v in named.items() if k in counts]
+    parts += [f"{n} {status}" for status, n in sorted(counts.items())]
+    return ", ".join(parts) or "nothing to build"
 
 
 def check_marts(settings: Settings) -> bool:
@@ -568,6 +622,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
     r.add_argument("--as-of", type=_iso_date, help=AS_OF_HELP)
     r.add_argument("--all", action="store_true", help=ALL_HELP)
+    r.add_argument("-v", "--verbose", action="store_true", help="print dbt's full log here")
     r.add_argument(
         "--full-refresh",
         action="store_true",

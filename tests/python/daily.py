@@ -68,6 +68,7 @@ def serve_state(serve: Path) -> tuple[str, set[str]]:
 def kill_in_dbt(cmd: list[str], env: dict[str, str], log: Path) -> None:
     """Run ``cmd`` (an `outcomes run`) and kill its whole process group with SIGKILL once dbt
     has started building, as a machine that dies would."""
+    cmd = [*cmd, "--verbose"]  # dbt's log on stdout, to see it start
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

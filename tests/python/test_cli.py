@@ -35,8 +35,8 @@ def test_load_of_a_missing_landing_dir_says_so(tmp_path, capsys):
     code = main(
         ["load", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")]
     )
-    assert code == 1
-    assert "does not exist" in capsys.readouterr().out
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_generate_writes_to_out(tmp_path):
