@@ -45,13 +45,13 @@ try:
                 "Segment",
                 serve_data.all_segments(),
                 key="segments",
+                format_func=serve_data.humanize,
                 placeholder="All segments",
             )
-            st.caption(
-                f"Serve database `{snap.path.name}`, published "
-                f"{snap.published_at:%Y-%m-%d %H:%M} UTC"
-            )
-            st.caption(f"Content hash `{snap.content_hash[:16]}`")
+            st.caption(f"Data published {snap.published_at:%Y-%m-%d %H:%M} UTC")
+            with st.expander("Data version"):
+                st.caption(f"Serve database `{snap.path.name}`")
+                st.caption(f"Content hash `{snap.content_hash[:16]}`")
         stale = serve_data.stale_data()
         if stale:
             st.warning(stale)

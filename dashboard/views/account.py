@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import serve_data as sd
 import streamlit as st
 
@@ -21,7 +20,7 @@ if accounts.empty:
     st.info("No current customers in this selection.")
     st.stop()
 labels = {
-    row.account_id: f"{row.account_name} ({row.segment}, {row.gap_type})"
+    row.account_id: f"{row.account_name} ({sd.humanize(row.segment)}, {sd.humanize(row.gap_type)})"
     for row in accounts.itertuples()
 }
 account_id = st.selectbox(
@@ -29,13 +28,9 @@ account_id = st.selectbox(
 )
 
 gap = snap.df("select * from marts.fct_success_gaps where account_id = ?", [account_id]).iloc[0]
+known = sd.known
 
-
-def known(value) -> bool:
-    return value is not None and not pd.isna(value)
-
-
-intent = gap["latest_intent_answer"] if known(gap["latest_intent_answer"]) else None
+intent = sd.humanize(gap["latest_intent_answer"]) if known(gap["latest_intent_answer"]) else None
 asked = gap["latest_intent_asked_on"]
 columns = st.columns(5)
 columns[0].metric("ARR", sd.money(gap["arr"]))
@@ -44,12 +39,17 @@ columns[2].metric("Customer view", sd.number(gap["customer_view_score"], 0))
 columns[3].metric(
     "Days to renewal", str(int(gap["days_to_renewal"])) if known(gap["days_to_renewal"]) else "—"
 )
-columns[4].metric("Renewal intent", intent or "not asked")
+columns[4].metric("Renewal intent", intent or "Not asked")
+
+
 st.caption(
-    f"Gap type **{gap['gap_type']}**, value realization {gap['value_realization_level']}, "
-    f"lifecycle {gap['lifecycle_stage']}. Latest renewal-intent answer: {intent or 'none'}"
-    + (f" (asked {pd.Timestamp(asked):%Y-%m-%d})" if intent and known(asked) else "")
+    f"Gap type: **{sd.humanize(gap['gap_type']) or 'Unknown'}** · Value realized: "
+    f"{sd.humanize(gap['value_realization_level']) or 'Unknown'} · Lifecycle stage: "
+    f"{sd.humanize(gap['lifecycle_stage']) or 'Unknown'} · Latest renewal-intent answer: "
+    + (f"{intent} (asked {sd.day(asked)})" if intent and known(asked) else intent or "none")
 )
+with st.expander("Account ID"):
+    st.caption(f"Account ID `{account_id}`")
 
 st.subheader("Goals")
 goals = snap.df(
@@ -63,23 +63,19 @@ goals = snap.df(
 if goals.empty:
     st.info("No goals recorded for this account.")
 else:
-    st.dataframe(
-        goals,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "attainment_pct": st.column_config.ProgressColumn(
-                "Attainment", min_value=0, max_value=100, format="%.0f %%"
-            ),
-            "progress_ratio": st.column_config.NumberColumn("Progress ratio", format="%.2f"),
-            "expected_progress_ratio": st.column_config.NumberColumn("Expected", format="%.2f"),
-        },
-    )
+    sd.show_table(goals, list(goals.columns))
 
+COMPONENTS = [
+    "breadth_score",
+    "depth_score",
+    "frequency_score",
+    "trend_score",
+    "sentiment_score",
+    "health_score",
+]
 st.subheader("Health components")
 health = snap.df(
-    """select week_start, breadth_score, depth_score, frequency_score, trend_score,
-        sentiment_score, health_score
+    f"""select week_start, {", ".join(COMPONENTS)}
     from marts.fct_account_health where account_id = ? order by week_start""",
     [account_id],
 )
@@ -89,17 +85,25 @@ else:
     long = health.melt("week_start", var_name="component", value_name="score").dropna()
     long["week_start"] = long["week_start"].astype("datetime64[ns]")
     long["score"] = long["score"].astype(float)
+    long["component"] = long["component"].map(sd.label)
+    overall = sd.label("health_score")
     chart = (
         alt.Chart(long)
         .mark_line()
         .encode(
             x=alt.X("week_start:T", title="Week"),
             y=alt.Y("score:Q", title="Score (0-100)", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("component:N", title="Component"),
-            strokeWidth=alt.condition(
-                alt.datum.component == "health_score", alt.value(3), alt.value(1.2)
+            color=alt.Color(
+                "component:N",
+                title="Component",
+                sort=[sd.label(c) for c in COMPONENTS],
             ),
-            tooltip=["week_start:T", "component", alt.Tooltip("score:Q", format=".0f")],
+            strokeWidth=alt.condition(alt.datum.component == overall, alt.value(3), alt.value(1.2)),
+            tooltip=[
+                sd.tip("week_start", title="Week of"),
+                alt.Tooltip("component:N", title="Component"),
+                alt.Tooltip("score:Q", title="Score", format=".0f"),
+            ],
         )
         .properties(height=300)
     )
@@ -118,14 +122,19 @@ else:
     weekly = usage.set_index("usage_date").resample("W-MON", label="left", closed="left").sum()
     weekly = weekly.reset_index().melt("usage_date", var_name="measure", value_name="value")
     weekly["value"] = weekly["value"].astype(float)
+    weekly["measure"] = weekly["measure"].map(sd.label)
     chart = (
         alt.Chart(weekly)
         .mark_line()
         .encode(
             x=alt.X("usage_date:T", title="Week"),
-            y=alt.Y("value:Q", title=None),
-            color=alt.Color("measure:N", title=None),
-            tooltip=["usage_date:T", "measure", "value"],
+            y=alt.Y("value:Q", title="Per week"),
+            color=alt.Color("measure:N", title="Measure"),
+            tooltip=[
+                sd.tip("usage_date", title="Week of"),
+                alt.Tooltip("measure:N", title="Measure"),
+                alt.Tooltip("value:Q", title="Per week", format=",.0f"),
+            ],
         )
         .properties(height=260)
     )

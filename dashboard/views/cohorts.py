@@ -7,6 +7,7 @@ import serve_data as sd
 import streamlit as st
 
 snap = sd.snapshot()
+min_base = sd.retention_min_base()
 
 st.title("Cohort retention")
 st.caption("Cohorts by the quarter of their first contract (all segments).")
@@ -25,19 +26,29 @@ if cohorts.empty:
     st.info("No cohorts yet.")
     st.stop()
 
-at_twelve = cohorts[cohorts["months_since_start"] == 12]
+# A cohort's retention compares with the accounts it started with (cohort_accounts): cohorts
+# smaller than var retention_min_base_accounts swing between 0 and 100 % and are not shown.
+large = cohorts[cohorts["cohort_accounts"] >= min_base]
+small = cohorts[cohorts["cohort_accounts"] < min_base]
+at_twelve = large[large["months_since_start"] == 12]
 columns = st.columns(3)
 columns[0].metric("Cohorts", cohorts["cohort_quarter"].nunique())
 columns[1].metric(
     "Logo retention at 12 months (mean of cohorts)",
     sd.pct(at_twelve["logo_retention_rate"].mean()) if not at_twelve.empty else "—",
+    help=f"Cohorts of at least {min_base} accounts.",
 )
 columns[2].metric(
     "ARR retention at 12 months (mean of cohorts)",
     sd.pct(at_twelve["arr_retention_rate"].mean()) if not at_twelve.empty else "—",
+    help=f"Cohorts of at least {min_base} accounts.",
 )
 
-data = cohorts.assign(cohort=cohorts["cohort_quarter"].astype(str))
+data = large.assign(
+    cohort=large["cohort_quarter"].map(sd.quarter_label),
+    cohort_starting_arr=large["cohort_starting_arr"].astype(float),
+    retained_arr=large["retained_arr"].astype(float),
+)
 data[measure] = data[measure].astype(float)
 heatmap = (
     alt.Chart(data)
@@ -47,18 +58,30 @@ heatmap = (
         y=alt.Y("cohort:O", title="Cohort (start quarter)"),
         color=alt.Color(
             f"{measure}:Q",
-            title="Retention",
+            title=sd.label(measure),
             scale=alt.Scale(scheme="redyellowgreen"),
             legend=alt.Legend(format=".0%"),
         ),
         tooltip=[
-            "cohort",
-            "months_since_start",
-            "cohort_accounts",
-            "retained_accounts",
-            alt.Tooltip(f"{measure}:Q", format=".1%"),
+            sd.tip("cohort", title="Cohort (start quarter)"),
+            sd.tip("months_since_start", type_="Q"),
+            sd.tip("cohort_accounts", type_="Q"),
+            sd.tip("retained_accounts", type_="Q"),
+            sd.tip("cohort_starting_arr", type_="Q"),
+            sd.tip("retained_arr", type_="Q"),
+            sd.tip(measure, type_="Q"),
         ],
     )
     .properties(height=alt.Step(22))
 )
 st.altair_chart(heatmap, width="stretch")
+if not small.empty:
+    hidden = small.drop_duplicates("cohort_quarter")
+    st.caption(
+        f"Not shown: {len(hidden)} cohort(s) of fewer than {min_base} accounts ("
+        + ", ".join(
+            f"{sd.quarter_label(row.cohort_quarter)}: {int(row.cohort_accounts)}"
+            for row in hidden.itertuples()
+        )
+        + "); a retention rate over so few accounts swings between 0 and 100 %."
+    )

@@ -16,7 +16,8 @@ predictions = snap.df(
         predictions.renewal_date, accounts.account_name, accounts.segment,
         predictions.expiring_arr, predictions.renewal_probability, predictions.risk_band,
         predictions.arr_at_risk, predictions.top_drivers, predictions.contract_id,
-        predictions.model_version, predictions.model_status, predictions.scored_at
+        predictions.account_id, predictions.model_version, predictions.model_status,
+        predictions.scored_at
     from marts.fct_renewal_predictions as predictions
     inner join marts.dim_accounts as accounts on predictions.account_id = accounts.account_id
     where {where}
@@ -26,27 +27,41 @@ predictions = snap.df(
 if predictions.empty:
     st.info("No pending renewals scored in the horizon for this selection.")
     st.stop()
+
+
+def model_details() -> None:
+    """The model's version, status and scoring date, and the renewals' contract IDs."""
+    first = predictions.iloc[0]
+    status = "trained" if first["model_status"] == "ok" else sd.humanize(first["model_status"])
+    with st.expander("Model details"):
+        st.caption(
+            f"Model version `{first['model_version']}` ({status}), "
+            f"scored on {sd.day(first['scored_at'])}."
+        )
+        sd.show_table(predictions, ["renewal_date", "account_name", "account_id", "contract_id"])
+
+
+min_training = int(sd.project_number("renewal_min_training", 40))
 NO_MODEL = {
     "no_signal": "The model found no signal in this data: no feature separates the renewals "
     "that renewed from those that churned, so no account is ranked.",
-    "too_few": "Too few closed renewals to train a model (var renewal_min_training): no "
-    "account is ranked.",
+    "too_few": f"Too few closed renewals to train a model (it needs at least {min_training}): "
+    "no account is ranked.",
     "one_class": "Every closed renewal had the same outcome: no model can be trained, so no "
     "account is ranked.",
 }
 status = predictions["model_status"].iloc[0]
 if status in NO_MODEL:
     st.warning(NO_MODEL[status])
-    st.dataframe(
-        predictions[["renewal_date", "account_name", "segment", "expiring_arr"]],
-        hide_index=True,
-        width="stretch",
+    sd.show_table(
+        predictions, ["renewal_quarter", "renewal_date", "account_name", "segment", "expiring_arr"]
     )
+    model_details()
     st.stop()
 
 st.caption(
-    f"Pending renewals in the horizon, scored as of {predictions['scored_at'].iloc[0]} by "
-    f"{predictions['model_version'].iloc[0]}."
+    f"Pending renewals in the horizon, scored on {sd.day(predictions['scored_at'].iloc[0])} by "
+    "the renewal model (version under *Model details* below)."
 )
 left, middle, right = st.columns(3)
 left.metric("ARR at risk", sd.money(predictions["arr_at_risk"].sum()))
@@ -56,40 +71,49 @@ right.metric("High-risk renewals", int((predictions["risk_band"] == "high").sum(
 by_quarter = (
     predictions.assign(
         arr_at_risk=predictions["arr_at_risk"].astype(float),
-        quarter=predictions["renewal_quarter"].astype(str),
+        quarter=predictions["renewal_quarter"].map(sd.quarter_label),
+        band=predictions["risk_band"].map(sd.humanize),
     )
-    .groupby(["quarter", "risk_band"], as_index=False)["arr_at_risk"]
+    .groupby(["quarter", "band"], as_index=False)["arr_at_risk"]
     .sum()
 )
 chart = (
     alt.Chart(by_quarter)
     .mark_bar()
     .encode(
-        x=alt.X("quarter:O", title="Renewal quarter"),
+        x=alt.X("quarter:O", title="Renewal quarter", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("arr_at_risk:Q", title="ARR at risk", axis=alt.Axis(format="$,.0f")),
         color=alt.Color(
-            "risk_band:N",
+            "band:N",
             title="Risk band",
             scale=alt.Scale(
-                domain=["high", "medium", "low"], range=["#d62728", "#ff7f0e", "#2ca02c"]
+                domain=["High", "Medium", "Low"], range=["#d62728", "#ff7f0e", "#2ca02c"]
             ),
         ),
-        tooltip=["quarter", "risk_band", alt.Tooltip("arr_at_risk:Q", format="$,.0f")],
+        tooltip=[
+            sd.tip("quarter", title="Renewal quarter"),
+            sd.tip("band", title="Risk band"),
+            sd.tip("arr_at_risk", type_="Q"),
+        ],
     )
     .properties(height=360)
 )
 st.altair_chart(chart, width="stretch")
 
-st.dataframe(
-    predictions.drop(columns=["model_version", "model_status", "scored_at"]),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "expiring_arr": st.column_config.NumberColumn("Expiring ARR", format="dollar"),
-        "arr_at_risk": st.column_config.NumberColumn("ARR at risk", format="dollar"),
-        "renewal_probability": st.column_config.ProgressColumn(
-            "Renewal probability", min_value=0.0, max_value=1.0, format="percent"
-        ),
-        "top_drivers": st.column_config.TextColumn("Top drivers", width="large"),
-    },
+sd.show_table(
+    predictions,
+    [
+        "renewal_quarter",
+        "renewal_date",
+        "account_name",
+        "segment",
+        "expiring_arr",
+        "renewal_probability",
+        "risk_band",
+        "arr_at_risk",
+        "top_drivers",
+    ],
+    kinds={"renewal_probability": "progress"},
+    widths={"top_drivers": "large"},
 )
+model_details()

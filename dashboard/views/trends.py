@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import serve_data as sd
 import streamlit as st
 
 snap = sd.snapshot()
 segments = sd.selected_segments()
+min_base = sd.retention_min_base()
 
 st.title("Metric trends")
 include_current = st.toggle("Include the current (incomplete) month", value=False)
 monthly = snap.df(
     f"""select month_start, segment, is_complete_month, nps, nps_responses, csat_pct,
-        csat_responses, grr, nrr, grr_ttm, nrr_ttm, logo_churn_rate, ending_arr
+        csat_responses, grr, nrr, grr_ttm, nrr_ttm, logo_churn_rate, ending_arr,
+        accounts_at_start, accounts_at_end
     from marts.fct_customer_metrics_monthly
     where segment in ({", ".join("?" for _ in segments)}, 'all')
     order by month_start, segment""",
     segments,
 )
+# The comparison base of each retention rate, in accounts. Monthly GRR and NRR compare with the
+# accounts paying at the start of the month (accounts_at_start). The trailing-twelve-month
+# rates compare with the accounts paying twelve months earlier; the mart has no column for that
+# base, so it is computed here from the mart's own columns: accounts_at_end of the same segment
+# twelve months before (the accounts with ARR in that month, as in the mart's year-ago join).
+# A month whose year-ago month is not in the mart has no known base (0).
+monthly["month_start"] = monthly["month_start"].astype("datetime64[ns]")
+year_ago = monthly[["month_start", "segment", "accounts_at_end"]].assign(
+    month_start=lambda frame: frame["month_start"] + pd.DateOffset(months=12)
+)
+monthly = monthly.merge(
+    year_ago.rename(columns={"accounts_at_end": "base_year_ago"}),
+    on=["month_start", "segment"],
+    how="left",
+)
+monthly["base_year_ago"] = monthly["base_year_ago"].fillna(0)
+monthly["base_month_start"] = monthly["accounts_at_start"]
 if not include_current:
     monthly = monthly[monthly["is_complete_month"]]
 if monthly.empty:
@@ -39,45 +59,73 @@ def latest(field: str):
 
 st.caption("All segments, the latest month with data (the month under each figure)")
 columns = st.columns(5)
-for column, (field, label, fmt) in zip(
+for column, (field, title, fmt) in zip(
     columns,
     [
         ("nps", "NPS", sd.number),
         ("csat_pct", "CSAT %", sd.number),
         ("grr", "GRR", sd.pct),
         ("nrr", "NRR", sd.pct),
-        ("ending_arr", "ARR", sd.money),
+        ("ending_arr", "ARR", sd.money_short),
     ],
     strict=True,
 ):
     month, value = latest(field)
-    column.metric(label, fmt(value))
-    column.caption("—" if month is None else f"{month:%B %Y}")
+    column.metric(title, fmt(value), help=sd.money(value) if field == "ending_arr" else None)
+    column.caption(sd.month_label(month))
 
+# The comparison bases of the retention rates, in words.
+BASES = {
+    "base_month_start": "accounts at the start of the month",
+    "base_year_ago": "accounts paying twelve months earlier",
+}
+# field, chart title, value format, the column holding its comparison base (retention only)
 CHARTS = [
-    ("nps", "NPS (-100..100)", ".1f"),
-    ("csat_pct", "CSAT % (0..100)", ".1f"),
-    ("grr", "GRR (monthly)", ".1%"),
-    ("nrr", "NRR (monthly)", ".1%"),
-    ("grr_ttm", "GRR (trailing twelve months)", ".1%"),
-    ("nrr_ttm", "NRR (trailing twelve months)", ".1%"),
+    ("nps", "NPS (-100..100)", ".1f", None),
+    ("csat_pct", "CSAT % (0..100)", ".1f", None),
+    ("grr", "GRR (monthly)", ".1%", "base_month_start"),
+    ("nrr", "NRR (monthly)", ".1%", "base_month_start"),
+    ("grr_ttm", "GRR (trailing twelve months)", ".1%", "base_year_ago"),
+    ("nrr_ttm", "NRR (trailing twelve months)", ".1%", "base_year_ago"),
 ]
-frame = monthly.assign(month=monthly["month_start"].astype("datetime64[ns]"))
+frame = monthly.assign(
+    month=monthly["month_start"], segment_label=monthly["segment"].map(sd.humanize)
+)
 for row in range(0, len(CHARTS), 2):
-    for column, (field, title, fmt) in zip(st.columns(2), CHARTS[row : row + 2], strict=True):
-        data = frame[["month", "segment", field]].dropna()
+    for column, (field, title, fmt, base) in zip(st.columns(2), CHARTS[row : row + 2], strict=True):
+        data = frame.dropna(subset=[field])
+        hidden = data.iloc[0:0]
+        if base is not None:
+            small = data[base] < min_base
+            hidden, data = data[small], data[~small]
+        data = data[["month", "segment_label", field]].copy()
         data[field] = data[field].astype(float)
         chart = (
             alt.Chart(data, title=title)
             .mark_line(point=True)
             .encode(
-                x=alt.X("month:T", title=None),
+                x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
                 y=alt.Y(
                     f"{field}:Q", title=None, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)
                 ),
-                color=alt.Color("segment:N", title="Segment"),
-                tooltip=["month:T", "segment", alt.Tooltip(f"{field}:Q", format=fmt)],
+                color=alt.Color("segment_label:N", title="Segment"),
+                tooltip=[
+                    sd.tip("month", "month", title="Month"),
+                    sd.tip("segment_label", title="Segment"),
+                    alt.Tooltip(f"{field}:Q", title=sd.label(field), format=fmt),
+                ],
             )
             .properties(height=260)
         )
         column.altair_chart(chart, width="stretch")
+        if not hidden.empty:
+            by_segment = hidden.groupby("segment_label").size()
+            column.caption(
+                "Not shown: "
+                + ", ".join(
+                    f"{segment} {n} month{'s' if n > 1 else ''}"
+                    for segment, n in by_segment.items()
+                )
+                + f" with fewer than {min_base} {BASES[base]} to compare with; a rate over so "
+                "few accounts swings between 0 and 100 %."
+            )

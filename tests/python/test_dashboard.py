@@ -7,7 +7,9 @@ only that file. Screenshots land in test-artifacts/dashboard/ (ignored by git).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from browser import DevTools, chromium, free_port
+from streamlit import dataframe_util
 
 from customer_outcomes.config import PROJECT_DIR
 from customer_outcomes.publish import publish
@@ -104,6 +107,143 @@ def _gap_counts(serve: Path, segment: str | None = None) -> dict[str, str]:
     return {GAP_LABELS[k]: str(v) for k, v in counts.items()}
 
 
+def _serve_data():
+    """The dashboard's serve_data module (its labels), imported from dashboard/."""
+    sys.path.insert(0, str(DASHBOARD))
+    try:
+        import serve_data
+    finally:
+        sys.path.remove(str(DASHBOARD))
+    return serve_data
+
+
+# --- What a reader sees: labels, not the marts' column names ----------------------------------
+
+
+def _raw_names(serve: Path) -> set[str]:
+    """The column names of every table in schema marts of the serve file with an underscore:
+    none of them may show on a page."""
+    rows = _read(
+        serve,
+        """select distinct column_name from duckdb_columns()
+        where schema_name = 'marts' and contains(column_name, '_')""",
+    )
+    return {name for (name,) in rows}
+
+
+def _raw_name_pattern(names: set[str]) -> re.Pattern:
+    # A whole word: account_name, not a part of some longer identifier.
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])")
+
+
+# Text that is never what a reader should see: an empty value's repr, a date with a time.
+_NOT_FOR_READERS = re.compile(r"(?<![A-Za-z])(?:None|NaN|NaT|nan)(?![A-Za-z])| 00:00:00")
+# Vega-Lite channels that put a title (the field name unless one is given) or values on a chart.
+_TEXT_CHANNELS = {"x", "y", "color", "fill", "stroke", "size", "shape", "text", "row", "column"}
+
+
+def _chart_texts(proto) -> list[str]:
+    """What a Vega-Lite chart shows in words: its titles (a channel without a title shows its
+    field's name), the values of its text channels (axis labels, legend entries, tooltips)."""
+    spec = json.loads(proto.spec)
+    datasets = [
+        dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data) for d in proto.datasets
+    ]
+    if proto.HasField("data") and proto.data.data:
+        datasets.append(dataframe_util.convert_arrow_bytes_to_pandas_df(proto.data.data))
+    texts: list[str] = []
+    fields: set[str] = set()
+
+    def channel(definition, legend_key: str | None) -> None:
+        if not isinstance(definition, dict) or "field" not in definition:
+            return
+        if legend_key and definition.get(legend_key, {}) is None:
+            return  # no axis or legend: neither title nor values show
+        title = definition.get("title", definition["field"])
+        if title:
+            texts.extend(title if isinstance(title, list) else [str(title)])
+        fields.add(definition["field"])
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            title = node.get("title")
+            if isinstance(title, str):
+                texts.append(title)
+            elif isinstance(title, dict) and isinstance(title.get("text"), str):
+                texts.append(title["text"])
+            for name, definition in (node.get("encoding") or {}).items():
+                if name == "tooltip":
+                    for item in definition if isinstance(definition, list) else [definition]:
+                        channel(item, None)
+                elif name in _TEXT_CHANNELS:
+                    channel(definition, "axis" if name in ("x", "y") else "legend")
+            for key, value in node.items():
+                if key not in ("encoding", "datasets", "data"):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    for frame in datasets:
+        for field in fields & set(frame.columns):
+            texts.extend(str(v) for v in frame[field].dropna().unique() if isinstance(v, str))
+    return texts
+
+
+def _dataframe_texts(element) -> tuple[list[str], list[str]]:
+    """What an ``st.dataframe`` shows in words (its column headers: a column_config label, else
+    the column's name; its text cells), and problems with its cells (a date with its time, an
+    empty cell shown as None)."""
+    frame = element.value
+    config = json.loads(element.proto.columns or "{}")
+    texts, problems = [], []
+    for column in frame.columns:
+        settings = config.get(str(column), {})
+        if settings.get("hidden"):
+            continue
+        texts.append(settings.get("label") or str(column))
+        values = frame[column]
+        if str(values.dtype).startswith("datetime64"):
+            problems.append(f"{column}: a date shown with its time")
+        if values.isna().any() and element.proto.placeholder in ("", "None"):
+            problems.append(f"{column}: empty cells shown as None")
+        texts.extend(v for v in values.dropna().unique() if isinstance(v, str))
+    return texts, problems
+
+
+def _page_texts(at) -> tuple[list[str], list[str]]:
+    """Every text a page shows (main area and sidebar, expanders included), and the problems
+    found in its tables."""
+    texts: list[str] = []
+    problems: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text"):
+        texts.extend(str(e.value) for e in at.get(kind))
+    for kind in ("info", "warning", "error", "success", "exception"):
+        texts.extend(str(e.value) for e in at.get(kind))
+    for metric in at.metric:
+        texts.extend([metric.label, str(metric.value), metric.proto.help])
+    for kind in ("selectbox", "multiselect", "radio"):
+        for widget in at.get(kind):
+            texts.append(widget.label)
+            texts.extend(str(o) for o in widget.options)
+    for kind in ("toggle", "checkbox", "expander"):
+        texts.extend(str(e.label) for e in at.get(kind))
+    for element in at.dataframe:
+        shown, found = _dataframe_texts(element)
+        texts.extend(shown)
+        problems.extend(found)
+    for chart in at.get("vega_lite_chart"):
+        texts.extend(_chart_texts(chart.proto))
+    return [t for t in texts if t], problems
+
+
+def _unreadable(texts: list[str], raw: re.Pattern) -> list[str]:
+    """The texts a reader should not see: a raw column name of the marts, None, a time 00:00."""
+    return sorted({t[:160] for t in texts if raw.search(t) or _NOT_FOR_READERS.search(t)})
+
+
 # --- Every page, in Streamlit's own test harness ------------------------------------------
 
 
@@ -151,7 +291,7 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
             captions = " ".join(c.value for c in at.caption)
             assert earliest
             for signal, days in earliest:
-                assert f"{signal} {days} days ahead" in captions
+                assert f"{_serve_data().humanize(signal)} {days} days ahead" in captions
         elif page.endswith("trends.py"):
             nps, grr = _read(
                 serve,
@@ -185,6 +325,36 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
                 [account_id],
             )[0]
             assert goals > 0 and len(at.dataframe[0].value) == goals
+
+
+def test_no_page_shows_a_raw_column_name_of_the_marts(serve_env):
+    """Every page speaks the reader's language: no column name of the marts (account_name,
+    arr_at_risk, ...) in a title, caption, metric, widget, table header or cell, chart title,
+    legend or tooltip; no date with 00:00:00; no empty value shown as None."""
+    raw_names = _raw_names(serve_env)
+    assert {"account_name", "arr_at_risk", "month_start"} <= raw_names
+    raw = _raw_name_pattern(raw_names)
+    at = _app()
+    _assert_clean(at, "entry")
+    shown: dict[str, list[str]] = {}
+    tables = 0
+    for page, _, _, _ in PAGES:
+        at.switch_page(page).run()
+        _assert_clean(at, page)
+        texts, problems = _page_texts(at)
+        if page.endswith("cohorts.py"):  # the ARR view of the heatmap too
+            at.radio[0].set_value("arr_retention_rate").run()
+            _assert_clean(at, page)
+            more, found = _page_texts(at)
+            texts, problems = texts + more, problems + found
+        tables += len(at.dataframe)
+        assert not problems, f"{page}: {problems}"
+        assert texts, page
+        bad = _unreadable(texts, raw)
+        if bad:
+            shown[page] = bad
+    assert not shown, f"raw names, None or times on the pages: {shown}"
+    assert tables >= 6
 
 
 def test_the_segment_filter_applies_to_the_pages(serve_env):
@@ -233,11 +403,7 @@ def _shown(at) -> tuple[str, str]:
 
 
 def test_a_publish_during_a_session_neither_blocks_nor_mixes(built, serve_env, tmp_path):
-    sys.path.insert(0, str(DASHBOARD))
-    try:
-        import serve_data
-    finally:
-        sys.path.remove(str(DASHBOARD))
+    serve_data = _serve_data()
     serve = serve_env
     variant = _variant_warehouse(built, tmp_path)
     original = built.warehouse
@@ -357,7 +523,9 @@ def _streamlit(serve: Path, log: Path):
 
 
 # What the browser shows: rendered charts (vega-embed draws a canvas or an svg), error and
-# exception elements, the page title, and whether the app is still running the script.
+# exception elements, the page title, whether the app is still running the script, the page's
+# text, and its tables' column headers and visible cells (st.dataframe draws on a canvas; the
+# grid keeps an accessibility table of the headers and visible cells in the DOM).
 _STATE = """(() => {
   const q = (s) => Array.from(document.querySelectorAll(s));
   const charts = q('[data-testid="stVegaLiteChart"]').filter(
@@ -367,12 +535,20 @@ _STATE = """(() => {
   const title = (document.querySelector('h1') || {}).innerText || null;
   const running = q('[data-testid="stStatusWidget"]').some((e) => e.innerText.includes('Running'));
   const metrics = q('[data-testid="stMetric"]').length;
-  return {charts, errors, title, running, metrics};
+  const tables = q('[data-testid="stDataFrame"]').length;
+  const headers = q('[data-testid="stDataFrame"] [role="columnheader"]').map((e) => e.textContent);
+  const cells = q('[data-testid="stDataFrame"] [role="gridcell"]').map((e) => e.textContent);
+  const text = document.body.innerText;
+  return {charts, errors, title, running, metrics, tables, headers, cells, text};
 })()"""
 
 
 def test_every_page_renders_its_charts_in_chromium(serve, tmp_path):
+    """Every page renders its charts in a real browser, and what it shows is for a reader: no
+    column name of the marts in its text or its tables' headers and cells, no date with a time,
+    no empty cell shown as None."""
     binary = chromium()
+    raw = _raw_name_pattern(_raw_names(serve))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with _streamlit(serve, ARTIFACTS / "streamlit.log") as url:
         browser = DevTools(binary, tmp_path / "chromium-profile", ARTIFACTS / "chromium.log")
@@ -390,6 +566,7 @@ def test_every_page_renders_its_charts_in_chromium(serve, tmp_path):
                         and state.get("charts", 0) >= max(charts, 0)
                         and state.get("metrics", 0) > 0
                         and not state.get("running")
+                        and (state.get("headers") or not state.get("tables"))
                     ):
                         time.sleep(1.0)  # let the last chart finish drawing for the screenshot
                         state = browser.evaluate(_STATE, session) or {}
@@ -401,6 +578,11 @@ def test_every_page_renders_its_charts_in_chromium(serve, tmp_path):
                 assert state.get("title") == title, f"{page}: {state}"
                 assert state.get("charts", 0) >= charts, f"{page}: {state}"
                 assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+                if state.get("tables"):
+                    assert state.get("headers"), f"{page}: no table headers in the DOM"
+                texts = [*state["text"].splitlines(), *state["headers"], *state["cells"]]
+                assert not _unreadable(texts, raw), f"{page}: {_unreadable(texts, raw)}"
+                assert "None" not in state["cells"], f"{page}: a cell shows None"
         finally:
             browser.close()
 
