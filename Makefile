@@ -26,15 +26,17 @@ help:
 # is set nothing ever does, so every process would compile dagster, dbt and GX from source
 # again (measured: `make run` 72 s without, 48 s with).
 $(STAMP): pyproject.toml requirements.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9 || true
-	if [ -x $(BIN)/uv ]; then \
+	@echo "creating the environment in $(VENV)/ (once; about 30 s)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9 || true
+	@if [ -x $(BIN)/uv ]; then \
 	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock && \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . ; \
 	else \
 	  $(BIN)/pip install --quiet -r requirements.lock && $(BIN)/pip install --quiet --no-deps -e . ; \
 	fi
-	touch $(STAMP)
+	@touch $(STAMP)
+	@echo "environment ready: $(VENV)/"
 
 venv: $(STAMP)
 

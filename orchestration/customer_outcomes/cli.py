@@ -370,6 +370,17 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             where table_name = ? and reloaded_at is null""",
             [table.name],
         ).df()
+        # Where the rows came from: the fixed file goes back into the same table folder.
+        folders = sorted(
+            {
+                str(Path(r[0]).parent)
+                for r in con.execute(
+                    """select distinct source_file from raw._quarantine
+                    where table_name = ? and reloaded_at is null""",
+                    [table.name],
+                ).fetchall()
+            }
+        )
     finally:
         con.close()
     import json
@@ -379,9 +390,10 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     rows = [json.loads(r) for r in frame["original_row"]]
     out = pd.DataFrame(rows, columns=table.column_names)
     out.to_csv(args.export, index=False)
+    into = " or ".join(f"{folder}/" for folder in folders) or f"{settings.landing / table.name}/"
     _say(
         f"wrote {len(out):,} quarantined {table.name} row(s) to {args.export}; fix them and put "
-        f"the file in {settings.landing / table.name}/ to load them"
+        f"the file in {into} to load them"
     )
     return 0
 

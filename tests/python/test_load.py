@@ -440,3 +440,21 @@ def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     said.clear()
     load_landing(wh, landing, progress=said.append)
     assert not [m for m in said if m.startswith("warning")]
+
+
+def test_quarantine_export_says_where_the_rows_came_from(tmp_path, landing, capsys):
+    """`outcomes quarantine --export` writes the table's quarantined rows with the contract's
+    columns and says to put the fixed file back in the folder they came from, not in the
+    default landing folder."""
+    from customer_outcomes.cli import main
+
+    wh = tmp_path / "wh.duckdb"
+    _write(landing, "nps_responses", "zz_bad.csv", NPS_HEADER + "bad,acc_00001,,11,,2026-05-01\n")
+    load_landing(wh, landing, **QUIET)
+    out = tmp_path / "fix.csv"
+    args = ["quarantine", "--table", "nps_responses", "--export", str(out), "--warehouse", str(wh)]
+    assert main([*args, "--landing", str(tmp_path / "elsewhere")]) == 0
+    said = capsys.readouterr().out
+    assert f"put the file in {landing / 'nps_responses'}/ to load them" in said
+    assert out.read_text().splitlines()[0] == ",".join(TABLES["nps_responses"].column_names)
+    assert "bad,acc_00001" in out.read_text()
