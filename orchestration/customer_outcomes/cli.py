@@ -202,6 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def run_log(settings: Settings) -> Path:
     """Where a quiet `outcomes run` writes dbt's log: beside the warehouse, one per run."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return settings.warehouse.with_name(settings.warehouse.stem + "_run.log")
 
 

@@ -250,3 +250,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by('measured_on') }}
