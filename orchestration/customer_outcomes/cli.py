@@ -171,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             _demo_spec(args), settings.landing, progress=_say if args.verbose else generated.append
         )
         if not args.verbose:
-            _say(f"  generated in {time.perf_counter() - step:.1f} s: {generated[-1]}")
+            _say(f"  generated in {time.perf_counter() - step:.1f} s (-v lists the tables)")
     _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
     log = None if args.verbose else run_log(settings)
     terminal = sys.stdout
@@ -303,8 +303,9 @@ def dbt_counts(target: Path) -> str:
     except (OSError, ValueError, KeyError):
         return "no run results"
     counts = Counter(r["status"] for r in results)
-    named = {"success": "built", "pass": "passed", "warn": "warned", "fail": "failed"}
-    parts = [f"{counts.pop(k)} {v}" for k, v in named.items() if k in counts]
+    built = {"success": "built"} if "success" in counts else {}
+    named = {**built, "pass": "passed", "warn": "warned", "fail": "failed"}
+    parts = [f"{counts.pop(k, 0)} {v}" for k, v in named.items()]
     parts += [f"{n} {status}" for status, n in sorted(counts.items())]
     return ", ".join(parts) or "nothing to build"
 
