@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import serve_data as sd
 import streamlit as st
 
@@ -16,28 +15,15 @@ include_current = st.toggle("Include the current (incomplete) month", value=Fals
 monthly = snap.df(
     f"""select month_start, segment, is_complete_month, nps, nps_responses, csat_pct,
         csat_responses, grr, nrr, grr_ttm, nrr_ttm, logo_churn_rate, ending_arr,
-        accounts_at_start, accounts_at_end
+        accounts_at_start, ttm_starting_accounts
     from marts.fct_customer_metrics_monthly
     where segment in ({", ".join("?" for _ in segments)}, 'all')
     order by month_start, segment""",
     segments,
 )
-# The comparison base of each retention rate, in accounts. Monthly GRR and NRR compare with the
-# accounts paying at the start of the month (accounts_at_start). The trailing-twelve-month
-# rates compare with the accounts paying twelve months earlier; the mart has no column for that
-# base, so it is computed here from the mart's own columns: accounts_at_end of the same segment
-# twelve months before (the accounts with ARR in that month, as in the mart's year-ago join).
-# A month whose year-ago month is not in the mart has no known base (0).
-monthly["month_start"] = monthly["month_start"].astype("datetime64[ns]")
-year_ago = monthly[["month_start", "segment", "accounts_at_end"]].assign(
-    month_start=lambda frame: frame["month_start"] + pd.DateOffset(months=12)
-)
-monthly = monthly.merge(
-    year_ago.rename(columns={"accounts_at_end": "base_year_ago"}),
-    on=["month_start", "segment"],
-    how="left",
-)
-monthly["base_year_ago"] = monthly["base_year_ago"].fillna(0)
+# The comparison base of each retention rate, in accounts: the accounts paying at the start of
+# the month (monthly GRR and NRR), and twelve months before (the trailing-twelve-month rates).
+monthly["base_year_ago"] = monthly["ttm_starting_accounts"]
 monthly["base_month_start"] = monthly["accounts_at_start"]
 if not include_current:
     monthly = monthly[monthly["is_complete_month"]]

@@ -133,6 +133,7 @@ ttm_aggregated as (
     select
         month_start,
         segment,
+        count(*) as ttm_starting_accounts,
         sum(arr_year_ago) as ttm_starting_arr,
         sum(case when arr_now < arr_year_ago then arr_now else arr_year_ago end)
             as ttm_retained_arr,
@@ -165,7 +166,8 @@ metrics_joined as (
         coalesce(movements_aggregated.reactivation_arr, 0) as reactivation_arr,
         coalesce(movements_aggregated.ending_arr, 0) as ending_arr,
         coalesce(survey_scores.nps_responses, 0) as nps_responses,
-        coalesce(survey_scores.csat_responses, 0) as csat_responses
+        coalesce(survey_scores.csat_responses, 0) as csat_responses,
+        coalesce(ttm_aggregated.ttm_starting_accounts, 0) as ttm_starting_accounts
     from months_by_segment
     left join movements_aggregated
         on
@@ -240,6 +242,7 @@ final as (
         nrr,
         grr_ttm,
         nrr_ttm,
+        cast(ttm_starting_accounts as {{ dbt.type_bigint() }}) as ttm_starting_accounts,
         arpa,
         case
             when logo_churn_rate > 0
