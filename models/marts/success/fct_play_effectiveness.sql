@@ -18,8 +18,10 @@
 
     Each treated unit's effect is its outcome minus the mean of its matched comparison units';
     effect is their mean over the treated units with an outcome and at least one match, with a
-    95 % interval of 1.96 standard errors (sample standard deviation / sqrt(n_matched)),
-    rounded to 6 decimals.
+    95 % interval of 1.96 standard errors clustered by account (an account's units are not
+    independent): se = sqrt(G / (G - 1) x sum over accounts of (sum of its units' effect -
+    effect)^2) / n_matched, G accounts; with one unit per account this is the sample standard
+    deviation / sqrt(n_matched). Rounded to 6 decimals.
     status is too_few below var play_min_matched matched units, and the estimate is then null.
     naive_difference: the treated units' mean outcome minus that of every account-week without
     a play within play_outcome_weeks, the confounded reading. -#}
@@ -257,6 +259,7 @@ unit_effects as (
         select
             treated.play_key,
             treated.segment,
+            treated.account_id,
             '{{ outcome }}' as outcome,
             treated.{{ outcome }} as treated_outcome,
             treated.{{ outcome }} - matched.comparison_{{ outcome }} as unit_effect,
@@ -275,6 +278,7 @@ by_segment as (
     select
         play_key,
         segment,
+        account_id,
         outcome,
         treated_outcome,
         unit_effect,
@@ -284,6 +288,7 @@ by_segment as (
     select
         play_key,
         'all' as segment,
+        account_id,
         outcome,
         treated_outcome,
         unit_effect,
@@ -291,7 +296,7 @@ by_segment as (
     from unit_effects
 ),
 
-summarized as (
+means as (
     select
         play_key,
         segment,
@@ -299,10 +304,61 @@ summarized as (
         count(*) as n_treated,
         count(unit_effect) as n_matched,
         avg(unit_effect) as effect,
-        1.96 * stddev_samp(unit_effect) / sqrt(count(unit_effect)) as half_interval,
         avg(treated_outcome) - max(naive_outcome) as naive_difference
     from by_segment
     group by play_key, segment, outcome
+),
+
+{# Per account, the sum of its units' deviations from the mean effect. #}
+account_deviations as (
+    select
+        by_segment.play_key,
+        by_segment.segment,
+        by_segment.outcome,
+        by_segment.account_id,
+        sum(by_segment.unit_effect - means.effect) as deviation
+    from by_segment
+    inner join means
+        on
+            by_segment.play_key = means.play_key
+            and by_segment.segment = means.segment
+            and by_segment.outcome = means.outcome
+    where by_segment.unit_effect is not null
+    group by by_segment.play_key, by_segment.segment, by_segment.outcome, by_segment.account_id
+),
+
+spread as (
+    select
+        play_key,
+        segment,
+        outcome,
+        count(*) as n_accounts,
+        sum(deviation * deviation) as squared_deviations
+    from account_deviations
+    group by play_key, segment, outcome
+),
+
+summarized as (
+    select
+        means.play_key,
+        means.segment,
+        means.outcome,
+        means.n_treated,
+        means.n_matched,
+        means.effect,
+        means.naive_difference,
+        case
+            when spread.n_accounts > 1
+                then 1.96 * sqrt(
+                    spread.squared_deviations * spread.n_accounts / (spread.n_accounts - 1)
+                ) / means.n_matched
+        end as half_interval
+    from means
+    left join spread
+        on
+            means.play_key = spread.play_key
+            and means.segment = spread.segment
+            and means.outcome = spread.outcome
 ),
 
 {# Estimates only where enough treated units have matches. #}
