@@ -36,7 +36,7 @@ OK_NPS = "n_ok,acc_00001,,9,,2026-05-01T10:00:00Z\n"
 def loaded(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("catalogue")
     generate(
-        DemoSpec(accounts=12, days=90, seed=11, end_date=date(2026, 5, 31)), root / "good", **QUIET
+        DemoSpec(accounts=12, days=90, seed=12, end_date=date(2026, 5, 31)), root / "good", **QUIET
     )
     results = load_landing(root / "base.duckdb", root / "good", **QUIET)
     assert {r.status for r in results} == {"loaded"}

@@ -35,7 +35,7 @@ def _counts(warehouse: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def tiny_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny_landing")
-    generate(DemoSpec(accounts=12, days=90, seed=11, end_date=date(2026, 5, 31)), out, **QUIET)
+    generate(DemoSpec(accounts=12, days=90, seed=12, end_date=date(2026, 5, 31)), out, **QUIET)
     return out
 
 

@@ -2,6 +2,7 @@
     comparison groups of fct_play_effectiveness: one row per account, trigger type and week
     (week_start, Monday). An onset is a showing with none of the same trigger on the account in
     the play_outcome_weeks weeks before (a second "no" a month after the first is the same
+    episode; for feature_use_fell_off, of the same feature: another feature's drop is another
     episode). The triggers of fct_intervention_queue, dated when they appear:
 
     - intent_negative: the week a renewal check-in answered no or not_sure;
@@ -76,6 +77,7 @@ onsets as (
     select
         intents.account_id,
         'intent_negative' as trigger_type,
+        '' as episode_key,
         cast({{ dbt.date_trunc('week', 'intents.asked_on') }} as date) as week_start
     from intents
     where intents.intent_answer in ('no', 'not_sure')
@@ -83,6 +85,7 @@ onsets as (
     select
         account_id,
         'detractor_response' as trigger_type,
+        '' as episode_key,
         cast({{ dbt.date_trunc('week', 'responded_at') }} as date) as week_start
     from nps_responses
     where nps_category = 'detractor'
@@ -90,12 +93,14 @@ onsets as (
     select
         account_id,
         'feature_use_fell_off' as trigger_type,
+        feature_key as episode_key,
         cast({{ dbt.dateadd('day', 7, 'week_start') }} as date) as week_start
     from alerts
     union all
     select
         account_id,
         'red_health' as trigger_type,
+        '' as episode_key,
         cast({{ dbt.dateadd('day', 7, 'week_start') }} as date) as week_start
     from states
     where is_red and coalesce(band_before, '') <> 'red'
@@ -103,6 +108,7 @@ onsets as (
     select
         account_id,
         'goal_off_track_high_usage' as trigger_type,
+        '' as episode_key,
         cast({{ dbt.dateadd('day', 7, 'week_start') }} as date) as week_start
     from states
     where is_off_track_high_usage and not coalesce(was_off_track_high_usage, false)
@@ -110,6 +116,7 @@ onsets as (
     select
         accounts.account_id,
         'no_goals_recorded' as trigger_type,
+        '' as episode_key,
         cast({{ dbt.date_trunc(
             'week',
             dbt.dateadd('day', var('no_goals_after_days') + 1, 'accounts.first_contract_start_date')
@@ -130,6 +137,7 @@ showings as (
     select distinct
         onsets.account_id,
         onsets.trigger_type,
+        onsets.episode_key,
         onsets.week_start
     from onsets
     cross join as_of
@@ -140,13 +148,13 @@ episodes as (
     select
         *,
         lag(week_start) over (
-            partition by account_id, trigger_type order by week_start
+            partition by account_id, trigger_type, episode_key order by week_start
         ) as previous_week_start
     from showings
 ),
 
 final as (
-    select
+    select distinct
         account_id,
         cast(trigger_type as {{ dbt.type_string() }}) as trigger_type,
         week_start

@@ -213,12 +213,18 @@ def _adoption(rng: random.Random, acc: Account, start: date, end: date) -> None:
     acc.adopted = sorted(core[:n_core] + other[: k - n_core])
     acc.feature_weights = [1.0 / (rank + 1) for rank in range(len(acc.adopted))]
     rng.shuffle(acc.feature_weights)
-    if rng.random() < 0.2 and len(acc.adopted) > 2:  # "feature use fell off"
-        acc.dropped_feature = rng.choice(acc.adopted)
-        acc.drop_day = end - timedelta(days=rng.randint(14, 120))
-        # The usage alert shows in the week after the drop: an adoption check-in, maybe.
-        alert_day = acc.drop_day + timedelta(days=7)
-        _play(acc, "adoption_check_in", alert_day)
+    # "Feature use fell off": the account's most used feature, any time after 6 weeks of use
+    # to compare with.
+    first = max(start, acc.created) + timedelta(days=42)
+    span = (end - first).days
+    if rng.random() < 0.2 and len(acc.adopted) > 2 and span > 14:
+        top = max(range(len(acc.adopted)), key=lambda i: acc.feature_weights[i])
+        acc.dropped_feature = acc.adopted[top]
+        acc.drop_day = first + timedelta(days=rng.randint(0, span - 14))
+        # The usage alert shows once a complete week without the feature has ended (the
+        # Monday after it): an adoption check-in from then, maybe.
+        first_week = acc.drop_day + timedelta(days=-acc.drop_day.weekday() % 7)
+        _play(acc, "adoption_check_in", first_week + timedelta(days=7))
 
 
 def _play(acc: Account, key: str, trigger_day: date) -> pl.Activity | None:
