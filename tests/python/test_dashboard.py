@@ -402,7 +402,7 @@ def _shown(at) -> tuple[str, str]:
     return caption.split("`")[1], _metrics(at)["Usage traps"]
 
 
-def test_a_publish_during_a_session_neither_blocks_nor_mixes(built, serve_env, tmp_path):
+def test_a_publish_while_the_dashboard_is_open_neither_blocks_nor_mixes(built, serve_env, tmp_path):
     serve_data = _serve_data()
     serve = serve_env
     variant = _variant_warehouse(built, tmp_path)
