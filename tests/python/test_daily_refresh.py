@@ -33,7 +33,7 @@ from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
 
-MARTS = 21
+MARTS = 22
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dagster"
 SKIP_WELCOME = """Array.from(document.querySelectorAll('button'))
     .filter((b) => b.innerText.trim() === 'Skip').forEach((b) => b.click())"""

@@ -1,7 +1,7 @@
 {#- Does a play work? One row per play, segment ('all' and each segment) and outcome.
 
     Design (matched difference in differences). A treated unit is a cs_activity with its
-    trigger's onset (int_account_trigger_weeks: the latest onset of the activity's trigger type
+    trigger's onset (fct_trigger_onsets: the latest onset of the activity's trigger type
     on the account in the var play_onset_days up to the week it opened): week t0. Its comparison units are
     onsets of the same trigger type on accounts with no play opened from play_outcome_weeks
     before to play_outcome_weeks after their onset, in the same segment, with the same health band in the week before
@@ -37,8 +37,8 @@ activities as (
     select * from {{ ref('stg_success__cs_activities') }}
 ),
 
-trigger_weeks as (
-    select * from {{ ref('int_account_trigger_weeks') }}
+trigger_onsets as (
+    select * from {{ ref('fct_trigger_onsets') }}
 ),
 
 health as (
@@ -150,19 +150,19 @@ treated_onsets as (
         known_activities.account_id,
         known_activities.play_key,
         known_activities.trigger_type,
-        trigger_weeks.week_start,
+        trigger_onsets.week_start,
         row_number() over (
             partition by known_activities.activity_id
-            order by trigger_weeks.week_start desc
+            order by trigger_onsets.week_start desc
         ) as onset_rank
     from known_activities
-    inner join trigger_weeks
+    inner join trigger_onsets
         on
-            known_activities.account_id = trigger_weeks.account_id
-            and known_activities.trigger_type = trigger_weeks.trigger_type
-            and known_activities.opened_week >= trigger_weeks.week_start
+            known_activities.account_id = trigger_onsets.account_id
+            and known_activities.trigger_type = trigger_onsets.trigger_type
+            and known_activities.opened_week >= trigger_onsets.week_start
             and cast({{ dbt.dateadd('day', -onset_days, 'known_activities.opened_week') }} as date)
-            <= trigger_weeks.week_start
+            <= trigger_onsets.week_start
 ),
 
 {# A treated unit with another play opened on the account within the outcome window on either
@@ -215,15 +215,15 @@ untreated_panel as (
 comparison as (
     select
         untreated_panel.*,
-        trigger_weeks.trigger_type,
+        trigger_onsets.trigger_type,
         accounts.segment
-    from trigger_weeks
+    from trigger_onsets
     inner join accounts
-        on trigger_weeks.account_id = accounts.account_id
+        on trigger_onsets.account_id = accounts.account_id
     inner join untreated_panel
         on
-            trigger_weeks.account_id = untreated_panel.account_id
-            and trigger_weeks.week_start = untreated_panel.week_start
+            trigger_onsets.account_id = untreated_panel.account_id
+            and trigger_onsets.week_start = untreated_panel.week_start
 ),
 
 matched as (

@@ -1,6 +1,6 @@
-{#- The weeks in which an intervention trigger first showed on an account (its onset), for the
-    comparison groups of fct_play_effectiveness: one row per account, trigger type and week
-    (week_start, Monday). An onset is a showing with none of the same trigger on the account in
+{#- The weeks in which an intervention trigger first showed on an account (its onset): each
+    account's trigger history, and the comparison groups of fct_play_effectiveness. One row per
+    account, trigger type and week (week_start, Monday). An onset is a showing with none of the same trigger on the account in
     the play_outcome_weeks weeks before (a second "no" a month after the first is the same
     episode; for feature_use_fell_off, of the same feature: another feature's drop is another
     episode). The triggers of fct_intervention_queue, dated when they appear:
