@@ -31,7 +31,7 @@ DAY0 = SPEC.end_date
 KILLED_DAY = 5
 LAST_DAY = 6
 # Columns that hold when a row was loaded or built, not what it says.
-LOAD_TIME_COLUMNS = {"loaded_at", "last_loaded_at"}
+LOAD_TIME_COLUMNS = {"loaded_at", "last_loaded_at", "goal_loaded_at"}
 
 
 def as_of(day: int) -> str:
