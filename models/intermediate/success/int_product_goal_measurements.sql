@@ -28,7 +28,7 @@
     recent weeks) and every week of a goal loaded since the newest goal_loaded_at in the table
     and with no measurement there yet (a new goal). A goal that has no measurement because it
     cannot have one (no week in force, no user) is not read again every day: at 100 M events,
-    17 such goals made each daily run read the event history back to their baselines. The
+    17 such goals would have each daily run read the events back to their baselines. The
     weekly full refresh recomputes all (events loaded later than the window, goals edited). -#}
 {{ config(tags=['as_of'], **snapshot_incremental_config('measured_on', grain='week')) }}
 {%- set days_back = 7 * (var('product_metric_weeks') | int - 1) %}
