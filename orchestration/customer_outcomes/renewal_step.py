@@ -237,7 +237,7 @@ def score(engine: Engine) -> Scored:
 @contextmanager
 def engine_for(target: str, warehouse: Path | None = None) -> Iterator[Engine]:
     """The engine of a dbt target type (duckdb: the warehouse file; postgres: the profile's
-    variables; spark: the session target's settings)."""
+    variables; spark: the settings of the profile's spark target)."""
     if target == "duckdb":
         engine: Engine = DuckDBEngine(warehouse)
     elif target == "postgres":

@@ -33,7 +33,7 @@ def main(project_dir: str, variables: str) -> int:
     shutil.copy(target / "run_results.json", Path.cwd() / "build_results.json")
     if not first.success:
         return 1
-    scored = score(SparkEngine(SPARK_CONF))  # the session dbt-spark opened
+    scored = score(SparkEngine(SPARK_CONF))  # in the Spark that dbt-spark started
     print(f"renewal model on spark: {scored.model_status} ({scored.model_version}), {scored.rows}")
     marts = runner.invoke(["build", "--select", "source:renewal_model+", *common])
     shutil.copy(target / "run_results.json", Path.cwd() / "marts_results.json")
