@@ -34,8 +34,8 @@
 {%- set days_back = 7 * (var('product_metric_weeks') | int - 1) %}
 {%- set window_start = snapshot_window_start('measured_on', grain='week') %}
 {#- The weeks a run computes: all on a full build; on a daily run the weeks ending in the window
-    (macros/incremental.sql) and every week of the goals with no measurement left in the table
-    (new goals). #}
+    (macros/incremental.sql) and every week of the new goals: absent from the table and loaded
+    after its newest goal_loaded_at (the column is added on the first run that has it). #}
 {%- set recomputed = '1 = 1' %}
 {%- if window_start is not none %}
     {%- set new_goal = 'measured.goal_id not in (select kept.goal_id from ' ~ this ~ ' as kept)' %}
