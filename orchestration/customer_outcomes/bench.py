@@ -53,7 +53,7 @@ EVENT_PATH = ("stg_product__usage_event_deliveries", "fct_account_usage_daily")
 USAGE_MODELS = (
     "fct_account_usage_daily",
     "int_usage_events_aggregated_to_account_weeks",
-    "fct_feature_adoption_weekly",
+    "int_feature_adoption_weekly",
 )
 # A copy of the warehouse whose usage is daily counts: the events, de-duplicated and counted.
 DAILY_COUNTS_SQL = """

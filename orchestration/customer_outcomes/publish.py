@@ -57,11 +57,16 @@ def publish(warehouse: Path, serve: Path, parquet_dir: Path | None = None) -> Pu
         con = duckdb.connect(str(scratch))
         try:
             con.execute(f"attach {_lit(warehouse)} as build (read_only)")
+            # The marts' tables and views (a view mart is published as a table).
             names = [
                 r[0]
                 for r in con.execute(
                     """select table_name from duckdb_tables()
-                    where database_name = 'build' and schema_name = 'marts' order by 1"""
+                    where database_name = 'build' and schema_name = 'marts'
+                    union all
+                    select view_name from duckdb_views()
+                    where database_name = 'build' and schema_name = 'marts'
+                    order by 1"""
                 ).fetchall()
             ]
             if not names:

@@ -153,7 +153,7 @@ INCREMENTAL = {
         feature_events, distinct_features, distinct_core_features""",
     "intermediate.int_usage_events_aggregated_to_account_weeks": """account_id, week_start,
         weekly_active_users, user_active_days, sessions, feature_events""",
-    "marts.fct_feature_adoption_weekly": """account_id, feature_key, week_start,
+    "intermediate.int_feature_adoption_weekly": """account_id, feature_key, week_start,
         is_complete_week, active_users, feature_events""",
 }
 

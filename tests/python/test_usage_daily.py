@@ -15,7 +15,7 @@ from customer_outcomes.load import load_landing
 COMPARED = [
     "marts.fct_account_usage_daily",
     "intermediate.int_usage_events_aggregated_to_account_weeks",
-    "marts.fct_feature_adoption_weekly",
+    "intermediate.int_feature_adoption_weekly",
     "marts.fct_feature_usage_alerts",
     "intermediate.int_account_health_components",
     "marts.fct_account_health",

@@ -1,4 +1,4 @@
-{#- The week of each account's first use of each feature (from fct_feature_adoption_weekly),
+{#- The week of each account's first use of each feature (from int_feature_adoption_weekly),
     which the feature-use alerts need to count the weeks without use from then on.
 
     Incremental, so a daily run does not group the whole adoption history again (at 100 M
@@ -25,7 +25,7 @@
 with
 
 adoption as (
-    select * from {{ ref('fct_feature_adoption_weekly') }}
+    select * from {{ ref('int_feature_adoption_weekly') }}
 ),
 
 new_use as (

@@ -24,7 +24,7 @@ weekly_usage as (
 ),
 
 adoption as (
-    select * from {{ ref('fct_feature_adoption_weekly') }}
+    select * from {{ ref('int_feature_adoption_weekly') }}
     where {{ in_window('week_start', window_start, days_before=49) }}
 ),
 

@@ -11,7 +11,7 @@
 with
 
 adoption as (
-    select * from {{ ref('fct_feature_adoption_weekly') }}
+    select * from {{ ref('int_feature_adoption_weekly') }}
 ),
 
 weeks as (
