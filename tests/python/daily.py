@@ -2,10 +2,11 @@
 job (test_daily_refresh.py) and through `outcomes run` (test_daily_refresh_cli.py).
 
 Day 0 builds everything; then: new events with late ones for the two days before; nothing new
-(only the date moves); a new contract, a cancellation and goal measurements; a batch with a
-rejected file and quarantined rows; a run killed (SIGKILL) in the middle of dbt; the day after.
-At the end every table of the marts (and of intermediate and staging) must equal a build of the
-same landing files from scratch as of the same date, row for row, but for the load times.
+(only the date moves); a new contract, a cancellation, a new product-measured goal whose first
+weeks lie before the incremental window, and goal measurements; a batch with a rejected file
+and quarantined rows; a run killed (SIGKILL) in the middle of dbt; the day after. At the end
+every table of the marts (and of intermediate and staging) must equal a build of the same
+landing files from scratch as of the same date, row for row, but for the load times.
 """
 
 from __future__ import annotations

@@ -120,6 +120,7 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
             assert AssetKey(["marts", "dim_accounts"]) in materialized
         if day == 3:
             assert AssetKey(["billing", "contracts"]) in materialized
+            assert AssetKey(["success", "customer_goals"]) in materialized
         if day == 4:
             failed = [
                 e.event_specific_data

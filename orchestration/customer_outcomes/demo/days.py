@@ -2,9 +2,9 @@
 
 Built from the warehouse's raw tables (so it follows on from whatever was loaded): the last
 day's events again one day later with new ids, plus a share of the events of the days before
-delivered late; optionally a new contract, a cancellation and new goal measurements; and a
-batch with a rejected file and rows the loader quarantines. The tests of the daily refresh and
-the benchmark drop these files into a landing directory.
+delivered late; optionally a new contract, a cancellation, a new product-measured goal and new
+goal measurements; and a batch with a rejected file and rows the loader quarantines. The tests
+of the daily refresh and the benchmark drop these files into a landing directory.
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ def write_events(
 
 def write_account_changes(warehouse: Path, landing: Path, day: date) -> dict[str, int]:
     """A new contract (an account's latest contract again, starting on ``day``), the
-    cancellation of another account's open contract taking effect on ``day``, and a new
-    measurement of every active goal of a few accounts, measured and recorded on ``day``."""
+    cancellation of another account's open contract taking effect on ``day``, a new
+    product-measured goal set on ``day`` with its baseline ten weeks earlier (so its first
+    weeks lie before an incremental run's window), and a new measurement of every active goal
+    of a few accounts, measured and recorded on ``day``."""
     counts = {}
     stamp = f"{day:%Y%m%d}"
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -82,6 +84,17 @@ def write_account_changes(warehouse: Path, landing: Path, day: date) -> dict[str
                     and contract_id not in (select contract_id from raw.cancellations)
                     and start_date < date '{day}'
                 order by contract_id
+                limit 1""",
+            "customer_goals": f"""
+                select 'gol_new_{stamp}' as goal_id, account_id, title, outcome_category,
+                    kpi_name, kpi_unit, baseline_value, target_value,
+                    date '{day}' - 70 as baseline_date, date '{day}' + 180 as target_date,
+                    weight, 'active' as status, kpi_source, product_metric,
+                    customer_confirmed_outcome, timestamp '{day} 11:00:00' as created_at,
+                    timestamp '{day} 11:00:00' as updated_at
+                from raw.customer_goals
+                where kpi_source = 'product' and status = 'active'
+                order by goal_id
                 limit 1""",
             "goal_measurements": f"""
                 select 'm{stamp}-' || goal_id as measurement_id, goal_id,
