@@ -6,8 +6,8 @@ dbt sources are identical on every engine.
 
 * Postgres: ``copy_raw_to_postgres`` creates ``raw.<table>`` and streams each table with
   ``COPY ... FROM STDIN`` (CSV written by DuckDB).
-* Spark: ``export_raw_parquet`` writes one Parquet folder per table; ``spark_register_sql``
-  gives the statements that declare them as ``raw.<table>`` in Spark's catalog.
+* Spark: ``export_raw_parquet`` writes one Parquet folder per table; dbt declares them as
+  ``raw.<table>`` in Spark's catalog when a run starts (macros/engine_hooks.sql).
 """
 
 from __future__ import annotations
@@ -99,11 +99,3 @@ def export_raw_parquet(warehouse: Path, out_dir: Path) -> dict[str, Path]:
     finally:
         duck.close()
     return paths
-
-
-def spark_register_sql(paths: dict[str, Path]) -> list[str]:
-    statements = ["create database if not exists raw"]
-    for name, path in paths.items():
-        statements.append(f"drop table if exists raw.{name}")
-        statements.append(f"create table raw.{name} using parquet location '{path}'")
-    return statements
