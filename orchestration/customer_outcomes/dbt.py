@@ -104,8 +104,11 @@ def current_manifest(settings: Settings | None = None) -> Path:
 
 def dbt_ls(settings: Settings, select: str, state: Path | None = None) -> list[str]:
     """The unique ids of the models, seeds and snapshots that dbt's ``select`` names (with
-    ``state`` for the state: methods)."""
+    ``state`` for the state: methods). Its artifacts go to the warehouse's target folder
+    (``plan/``): dbt writes manifest.json in place, and the definitions' copy in target/ may
+    be read meanwhile; there the partial parse also stays that of this warehouse's profile."""
     cmd = [dbt_executable(), "ls", *PROJECT_ARGS, "--select", select, "--quiet"]
+    cmd += ["--target-path", str(settings.dbt_target / "plan")]
     cmd += ["--resource-type", "model", "seed", "snapshot"]
     cmd += ["--output", "json", "--output-keys", "unique_id"]
     if state is not None:

@@ -167,3 +167,17 @@ def test_the_daily_refresh_leaves_out_only_the_whole_history_event_tests():
     assert all(events & set(parents) for parents in tagged.values())
     on_events = {uid for uid, n in manifest["nodes"].items() if n.get("attached_node") in events}
     assert on_events == set(tagged)
+
+
+def test_the_plans_dbt_ls_leaves_the_definitions_manifest_alone(tmp_path, monkeypatch):
+    """The daily plan's `dbt ls` writes its artifacts beside the warehouse: dbt writes
+    manifest.json in place, and the Dagster definitions (and `make dev`) read target/'s."""
+    from customer_outcomes.dbt import DEFINITIONS_MANIFEST, current_manifest, dbt_ls
+
+    settings = Settings(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "s.duckdb")
+    before = current_manifest(settings).stat().st_mtime_ns
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)  # dbt's default: the project's target/
+    ids = dbt_ls(settings, "tag:as_of")
+    assert "model.customer_outcomes.dim_accounts" in ids
+    assert DEFINITIONS_MANIFEST.stat().st_mtime_ns == before
+    assert (settings.dbt_target / "plan" / "manifest.json").exists()
