@@ -152,6 +152,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+LANDING_HINT = (
+    "put the contract's tables there (docs/raw-contract.md), or leave out --landing and "
+    "OUTCOMES_LANDING to run on the demo data"
+)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The Dagster `refresh` job in-process: load, dbt build, check and publish; a summary."""
     settings = _settings(args)
@@ -159,6 +165,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .load import landing_files
 
     files, _ = landing_files(settings.landing)
+    # The demo data goes only into the default landing folder: a folder the user names that
+    # is missing or empty is a mistake to report, not a place to fill with synthetic data.
+    named = getattr(args, "landing", None) or os.environ.get("OUTCOMES_LANDING")
+    if named and not settings.landing.is_dir():
+        raise ValueError(f"landing directory {settings.landing} does not exist: {LANDING_HINT}")
+    if named and not files and not settings.warehouse.exists():
+        raise ValueError(
+            f"no landing files in {settings.landing} and no warehouse yet: {LANDING_HINT}"
+        )
     if files or settings.warehouse.exists():
         _say(f"[1/3] using the landing data in {settings.landing}")
     else:  # a first run with nothing to load: the demo data

@@ -67,3 +67,19 @@ def test_run_summary_reports_the_marts(built, capsys):
     out = capsys.readouterr().out
     assert "GRR" in out and "NRR" in out and "latest NPS" in out
     assert "success gaps:" in out and "usage trap:" in out and "renewal risk:" in out
+
+
+def test_run_on_a_named_landing_dir_that_is_missing_or_empty_says_so(tmp_path, capsys):
+    """Only the default landing folder gets the demo data: a folder the user names that does
+    not exist, or is empty before any warehouse exists, is one line and exit 2."""
+    missing = tmp_path / "typo"
+    warehouse = ["--warehouse", str(tmp_path / "w.duckdb"), "--serve", str(tmp_path / "s.duckdb")]
+    assert main(["run", "--landing", str(missing), *warehouse]) == 2
+    err = capsys.readouterr().err
+    assert f"landing directory {missing} does not exist" in err and err.count("\n") == 1
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["run", "--landing", str(empty), *warehouse]) == 2
+    assert f"no landing files in {empty} and no warehouse yet" in capsys.readouterr().err
+    assert not any(empty.iterdir()) and not (tmp_path / "w.duckdb").exists()
