@@ -71,13 +71,22 @@ def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _newest_source() -> float:
-    newest = 0.0
+# The files of those a parse reads: SQL, YAML, seeds, docs blocks, and Python models (the
+# Python of tests/python is pytest's, and its __pycache__ changes on every test run).
+PARSED_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+
+
+def parsed_files() -> Iterator[Path]:
     for name in PROJECT_SOURCES:
         path = PROJECT_DIR / name
-        paths = path.rglob("*") if path.is_dir() else [path]
-        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
-    return newest
+        for file in path.rglob("*") if path.is_dir() else [path]:
+            python_model = file.suffix == ".py" and name == "models"
+            if (file.suffix in PARSED_SUFFIXES or python_model) and file.is_file():
+                yield file
+
+
+def _newest_source() -> float:
+    return max((file.stat().st_mtime for file in parsed_files()), default=0.0)
 
 
 def current_manifest(settings: Settings | None = None) -> Path:

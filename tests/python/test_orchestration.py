@@ -181,3 +181,20 @@ def test_the_plans_dbt_ls_leaves_the_definitions_manifest_alone(tmp_path, monkey
     assert "model.customer_outcomes.dim_accounts" in ids
     assert DEFINITIONS_MANIFEST.stat().st_mtime_ns == before
     assert (settings.dbt_target / "plan" / "manifest.json").exists()
+
+
+def test_the_definitions_manifest_is_parsed_again_only_for_files_dbt_reads():
+    """A change to a model, macro, seed or YAML file makes the manifest stale; pytest's own
+    files under tests/python (and the __pycache__ every test run writes) do not."""
+    from customer_outcomes.config import PROJECT_DIR
+    from customer_outcomes.dbt import parsed_files
+
+    files = {p.relative_to(PROJECT_DIR).as_posix() for p in parsed_files()}
+    assert {
+        "dbt_project.yml",
+        "models/marts/success/fct_success_gaps.sql",
+        "macros/as_of_date.sql",
+        "seeds/health_weights.csv",
+        "tests/generic/unique_combination_of_columns.sql",
+    } <= files
+    assert not [f for f in files if f.startswith("tests/python/")]
