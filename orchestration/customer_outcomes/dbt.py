@@ -71,8 +71,8 @@ def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-# The files of those a parse reads: SQL, YAML, seeds, docs blocks, and Python models (the
-# Python of tests/python is pytest's, and its __pycache__ changes on every test run).
+# Of the files in those folders, a parse reads SQL, YAML, seeds, docs blocks and Python models
+# (the Python of tests/python is pytest's, and its __pycache__ changes on every test run).
 PARSED_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 

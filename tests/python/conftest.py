@@ -35,7 +35,8 @@ FIRST = ("test_revenue_marts.py", "test_daily_refresh.py", "test_daily_refresh_c
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else 3)
+    order = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: order.get(item.path.name, len(FIRST)))
 
 
 @pytest.fixture(scope="session", autouse=True)
