@@ -105,7 +105,8 @@ def plan_refresh(
         return RefreshPlan(None, [f"no record of a successful build in {state.parent}: everything"])
     previous = last_run(instance, settings)
     failed = previous is not None and previous.status != DagsterRunStatus.SUCCESS
-    if failed and previous.asset_selection is None:
+    # A run of every asset records no selection (an empty one).
+    if failed and not previous.asset_selection:
         return RefreshPlan(
             None, [f"the last run ({previous.run_id[:8]}) built everything and did not succeed"]
         )

@@ -198,3 +198,30 @@ def test_the_definitions_manifest_is_parsed_again_only_for_files_dbt_reads():
         "tests/generic/unique_combination_of_columns.sql",
     } <= files
     assert not [f for f in files if f.startswith("tests/python/")]
+
+
+def test_after_a_failed_run_of_every_asset_the_next_plan_is_everything(tmp_path):
+    """A run of every asset (the first, `--all`, `--full-refresh`) that fails leaves nothing
+    known to be good: the next daily run builds everything again."""
+    from dagster import DagsterInstance, Definitions, asset, define_asset_job
+
+    from customer_outcomes.plan import plan_refresh, run_tags
+
+    settings = Settings(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "s.duckdb")
+    duckdb.connect(str(settings.warehouse)).close()
+    settings.dbt_state.mkdir(parents=True)
+    (settings.dbt_state / "manifest.json").write_text("{}")
+
+    @asset
+    def breaks():
+        raise RuntimeError("the build failed")
+
+    job = Definitions(assets=[breaks], jobs=[define_asset_job("all")]).resolve_job_def("all")
+    with DagsterInstance.ephemeral() as instance:
+        run = job.execute_in_process(
+            instance=instance, tags=run_tags(settings), raise_on_error=False
+        )
+        assert not run.success
+        plan = plan_refresh(settings, instance, {}, frozenset())
+    assert plan.asset_keys is None
+    assert "built everything and did not succeed" in plan.describe()
