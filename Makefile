@@ -57,10 +57,10 @@ format: $(STAMP)
 
 # The tests run in TEST_WORKERS processes (pytest-xdist), a file's tests in one process: most
 # of a test is dbt's single-threaded Python or a subprocess starting, so two processes keep
-# both cores busy, and the linters run beside them. The two six-day test files (about four
-# minutes each) start first, one on each process (conftest.py orders the collection), and the
-# others follow in collection order (xdist would otherwise start with the files that hold the
-# most tests).
+# both cores busy, and the linters run beside them. The six-day refresh test (about six
+# minutes) and the file that builds the shared warehouse start first, one on each process
+# (conftest.py orders the collection), and the others follow in collection order (xdist would
+# otherwise start with the files that hold the most tests).
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j 2 lint pytest

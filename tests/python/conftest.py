@@ -27,11 +27,10 @@ SMALL = DemoSpec(accounts=400, days=540, seed=7, end_date=date.fromisoformat(AS_
 BUILT_TARGET: list[Path] = []
 # The files collected first. Under `pytest -n 2 --dist loadfile --no-loadscope-reorder`
 # (make test) each process starts with two files in this order, one each in turn: one process
-# builds the shared warehouse (`built`, about 40 s) with a short file that reads it and then
-# runs the six days through `outcomes run`; the other runs the six days of the Dagster job
-# (the longest file). Every later file finds the warehouse built; with a six-day file on each
-# process, the second to need it would wait for the first to build it.
-FIRST = ("test_revenue_marts.py", "test_daily_refresh.py", "test_daily_refresh_cli.py")
+# builds the shared warehouse (`built`, about 40 s) with a short file that reads it, the other
+# runs the six days of the nightly refresh (the longest file, about six minutes). The later
+# files go to whichever process is free, and find the warehouse built.
+FIRST = ("test_revenue_marts.py", "test_daily_refresh.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

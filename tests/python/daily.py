@@ -1,5 +1,4 @@
-"""Six days of a daily refresh on the demo data, for the tests that run it through the Dagster
-job (test_daily_refresh.py) and through `outcomes run` (test_daily_refresh_cli.py).
+"""Six days of a daily refresh on the demo data, for test_daily_refresh.py.
 
 Day 0 builds everything; then: new events with late ones for the two days before; nothing new
 (only the date moves); a new contract, a cancellation, a new product-measured goal whose first

@@ -1,6 +1,9 @@
-"""The nightly schedule's `refresh` job, day after day (tests/python/daily.py): every run but the
-killed one succeeds, a run materializes exactly what it rebuilds, the serve file is never half
-written, and after the last day the warehouse equals a build from scratch."""
+"""The nightly refresh, day after day (tests/python/daily.py), through `outcomes run`, which runs
+the Dagster `refresh` job of the same definitions the schedule runs. Each day the nightly
+schedule is evaluated first and must request the very selection the command then runs. Every
+run but the killed one succeeds and materializes exactly what it rebuilds, a rejected file is
+reported and the rest builds, the serve file is never half written, and after the last day the
+warehouse equals a build from scratch by the weekly `full_refresh` job."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from daily import (
 
 from customer_outcomes.cli import dagster_instance
 from customer_outcomes.config import PROJECT_DIR, Settings
-from customer_outcomes.defs.automation import DBT_OPS, FULL_REFRESH_CONFIG
+from customer_outcomes.defs.automation import nightly
 from customer_outcomes.demo import generate
 
 pytestmark = pytest.mark.slow
@@ -39,21 +42,6 @@ SKIP_WELCOME = """Array.from(document.querySelectorAll('button'))
     .filter((b) => b.innerText.trim() === 'Skip').forEach((b) => b.click())"""
 
 
-def _run_day(defs, instance, day: int):
-    """What the nightly schedule does on ``day``: its RunRequest, run by the refresh job."""
-    from customer_outcomes.defs.automation import nightly
-
-    request = nightly(build_schedule_context(instance=instance))
-    job = defs.resolve_job_def(nightly.job_name)
-    return request, job.execute_in_process(
-        instance=instance,
-        asset_selection=request.asset_selection,
-        tags=request.tags,
-        run_config={"resources": {"outcomes": {"config": {"as_of": as_of(day)}}}},
-        raise_on_error=False,
-    )
-
-
 def _events(instance, run_id: str, kind: DagsterEventType) -> list:
     return [
         r.dagster_event
@@ -62,10 +50,16 @@ def _events(instance, run_id: str, kind: DagsterEventType) -> list:
     ]
 
 
-def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypatch):
+def _selection(keys) -> set | None:
+    """A run's or a request's asset keys; None for every asset (a run records none, empty)."""
+    return set(keys) if keys else None
+
+
+def test_the_nightly_refresh_day_after_day(tmp_path, monkeypatch):
     settings = Settings(
         tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "serve.duckdb"
     )
+    # The locations the schedule and the commands read, and the Dagster instance they share.
     for name, path in (
         ("OUTCOMES_LANDING", settings.landing),
         ("OUTCOMES_WAREHOUSE", settings.warehouse),
@@ -75,46 +69,48 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
         monkeypatch.setenv(name, str(path))
     generate(SPEC, settings.landing, progress=lambda _: None)
     instance = dagster_instance()
-    from customer_outcomes.defs import build_definitions
-
-    defs = build_definitions()
     served = []
     for day in range(LAST_DAY + 1):
         delivery = deliver(settings, day) if day else None
+        request = nightly(build_schedule_context(instance=instance))
+        cmd = outcomes_cmd("run", "--as-of", as_of(day))
         if day == KILLED_DAY:
-            kill_in_dbt(
-                outcomes_cmd("run", "--as-of", as_of(day)),
-                dict(os.environ),
-                tmp_path / "killed.log",
-            )
+            kill_in_dbt(cmd, dict(os.environ), tmp_path / "killed.log")
             killed = instance.get_runs(limit=1)[0]
             assert not killed.is_success
+            assert _selection(killed.asset_selection) == _selection(request.asset_selection)
             assert serve_state(settings.serve) == served[-1], (
                 "the killed run touched the serve file"
             )
             continue
-        request, result = _run_day(defs, instance, day)
-        assert result.success, f"day {day} failed"
-        run_id = result.run_id
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, f"day {day}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        run = instance.get_runs(limit=1)[0]
+        assert run.is_success
+        # The run the schedule would have launched: the same job, the same assets.
+        assert run.job_name == nightly.job_name
+        assert _selection(run.asset_selection) == _selection(request.asset_selection)
         materialized = {
-            e.asset_key for e in _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION)
+            e.asset_key
+            for e in _events(instance, run.run_id, DagsterEventType.ASSET_MATERIALIZATION)
         }
         checked = {
             e.event_specific_data.asset_key
-            for e in _events(instance, run_id, DagsterEventType.ASSET_CHECK_EVALUATION)
+            for e in _events(instance, run.run_id, DagsterEventType.ASSET_CHECK_EVALUATION)
         }
         if day == 0:
-            assert request.asset_selection is None  # no warehouse yet: everything
+            assert "no warehouse yet: everything" in done.stdout
+            assert request.asset_selection is None
             assert {AssetKey("serve_database"), AssetKey(["marts", "dim_accounts"])} <= materialized
         else:
             # Only what the run rebuilt is materialized, and every check that ran is of one.
             assert materialized == set(request.asset_selection)
             assert checked <= materialized
-            assert not _events(instance, run_id, DagsterEventType.STEP_SKIPPED)
-        longest = max(len(r.user_message or "") for r in instance.all_logs(run_id))
+            assert not _events(instance, run.run_id, DagsterEventType.STEP_SKIPPED)
+        longest = max(len(r.user_message or "") for r in instance.all_logs(run.run_id))
         assert longest <= 2000, f"day {day}: a log line of {longest} characters"
         if day == 2:  # nothing new: no landing table, no event model
-            quiet_run = run_id
+            quiet_run = run.run_id
             assert not {k for k in materialized if k.path[0] in ("product", "billing", "crm")}
             assert AssetKey(["marts", "fct_account_usage_daily"]) not in materialized
             assert AssetKey(["marts", "dim_accounts"]) in materialized
@@ -124,33 +120,36 @@ def test_the_nightly_schedule_runs_the_refresh_day_after_day(tmp_path, monkeypat
         if day == 4:
             failed = [
                 e.event_specific_data
-                for e in _events(instance, run_id, DagsterEventType.ASSET_CHECK_EVALUATION)
+                for e in _events(instance, run.run_id, DagsterEventType.ASSET_CHECK_EVALUATION)
                 if not e.event_specific_data.passed
             ]
             assert [c.asset_key for c in failed] == [AssetKey(["surveys", "nps_responses"])]
             assert delivery.rejected in failed[0].metadata["rejected_files"].value
-        if day == LAST_DAY:  # the killed run's assets are built again
-            killed_selection = set(killed.asset_selection)
-            assert killed_selection <= materialized
+            assert (
+                "check failed: surveys/nps_responses raw_contract: nps_responses: "
+                f"{delivery.rejected}: missing required column(s): score"
+            ) in done.stdout
+        if day == LAST_DAY:  # the killed run, marked failed, and its assets built again
+            assert "with the assets of the last run" in done.stdout
+            assert "failure" in done.stdout
+            assert set(killed.asset_selection) <= materialized
         state = serve_state(settings.serve)
         assert sum(t != "_published" for t in state[1]) == MARTS
         served.append(state)
 
-    # The same landing files built from scratch as of the last day.
+    # The same landing files built from scratch as of the last day by the weekly job.
     reference = Settings(
-        settings.landing, tmp_path / "reference.duckdb", tmp_path / "ref_serve.duckdb"
+        settings.landing, tmp_path / "ref" / "warehouse.duckdb", tmp_path / "ref" / "serve.duckdb"
     )
-    monkeypatch.setenv("OUTCOMES_WAREHOUSE", str(reference.warehouse))
-    monkeypatch.setenv("OUTCOMES_SERVE", str(reference.serve))
-    full = defs.resolve_job_def("full_refresh").execute_in_process(
-        instance=instance,
-        run_config={
-            # The weekly job's config, but on the profile's two threads: the data is small.
-            "ops": {op: {"config": {**FULL_REFRESH_CONFIG, "threads": 0}} for op in DBT_OPS},
-            "resources": {"outcomes": {"config": {"as_of": as_of(LAST_DAY)}}},
-        },
+    env = dict(
+        os.environ,
+        OUTCOMES_WAREHOUSE=str(reference.warehouse),
+        OUTCOMES_SERVE=str(reference.serve),
     )
-    assert full.success
+    cmd = outcomes_cmd("run", "--full-refresh", "--as-of", as_of(LAST_DAY))
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert instance.get_runs(limit=1)[0].job_name == "full_refresh"
     assert differences(settings.warehouse, reference.warehouse) == []
     assert differences(settings.serve, reference.serve, ("marts",)) == []
     screenshot_run_and_checks(tmp_path / "dagster", quiet_run, tmp_path)
