@@ -50,10 +50,17 @@ def _dbt_paths_of_this_process(tmp_path_factory):
 
 def _shared(tmp_path_factory, name: str) -> tuple[Path, FileLock]:
     """A folder every test process of this pytest run shares (pytest-xdist's workers each have
-    a base temp folder below a common one), and a lock to make it once."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
+    a base temp folder below a common one), and a lock to make it once. With OUTCOMES_TEST_SHARED
+    set, that folder instead: `.ci/run` gives `make test` and `make test-postgres` the same one,
+    so the two suites build the demo warehouse once between them."""
+    shared = os.environ.get("OUTCOMES_TEST_SHARED")
+    if shared:
+        root = Path(shared)
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = tmp_path_factory.getbasetemp()
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            root = root.parent
     return root / name, FileLock(str(root / f"{name}.lock"))
 
 
