@@ -77,9 +77,9 @@ LABELS = {
     "intent_score": "renewal intent score",
     "nps_score": "NPS",
     "csat_pct": "CSAT",
-    "user_days_per_seat_28d": "usage per seat",
+    "user_days_per_seat_28d": "user-days per seat in 28 days",
     "seat_utilization": "seat utilization",
-    "usage_trend_ratio": "usage trend",
+    "usage_trend_ratio": "usage against the 28 days before",
     "core_features_28d": "core features used",
     "tenure_days": "tenure",
     "log_expiring_arr": "ARR",
@@ -91,6 +91,29 @@ LABELS = {
     "health_band": "health band",
     "latest_intent_answer": "renewal intent",
 }
+# How a feature's value reads in a driver: a format, or a function of the value.
+SHOWN = {
+    "goal_pace_pct": "{:.0f}%",
+    "goal_attainment_pct": "{:.0f}%",
+    "csat_pct": "{:.0f}%",
+    "seat_utilization": "{:.0%}",
+    "usage_trend_ratio": "{:.0%}",
+    "user_days_per_seat_28d": "{:.1f}",
+    "nps_score": "{:+.0f}",
+    "tenure_days": "{:,.0f} days",
+    "log_expiring_arr": lambda v: f"{math.expm1(v):,.0f}",
+}
+
+
+def shown_value(col: str, value) -> str:
+    """A feature's value as a driver phrase shows it: percentages with %, ratios as
+    percentages, ARR as money, categories in words, other numbers whole."""
+    if value is None or value != value:
+        return "unknown"
+    if col in CATEGORICAL:
+        return str(value).replace("_", " ")
+    shown = SHOWN.get(col, "{:.0f}")
+    return shown(value) if callable(shown) else shown.format(value)
 
 
 @dataclass(frozen=True)
@@ -305,10 +328,7 @@ def _drivers(
         for col in ranked[:3]:
             if impacts[col][i] >= -0.005:
                 break
-            value = values[col][i]
-            shown = "unknown" if value is None or value != value else value
-            if isinstance(shown, float):
-                shown = f"{shown:.0f}" if abs(shown) >= 10 or shown.is_integer() else f"{shown:.2f}"
+            shown = shown_value(col, values[col][i])
             words.append(f"{LABELS[col]} {shown} ({impacts[col][i] * 100:+.0f} pts)")
         out.append("; ".join(words) if words else "no feature pulls it down")
     return out

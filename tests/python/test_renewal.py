@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import date, timedelta
 from itertools import pairwise
@@ -14,7 +15,7 @@ from conftest import AS_OF
 from customer_outcomes import renewal_model
 from customer_outcomes.config import Settings
 from customer_outcomes.dbt import run_dbt
-from customer_outcomes.renewal_model import SIGNALS, content_key, run, time_split
+from customer_outcomes.renewal_model import SIGNALS, content_key, run, shown_value, time_split
 from customer_outcomes.renewal_model import Settings as ModelSettings
 
 LABEL_COLUMNS = {
@@ -211,6 +212,26 @@ def test_drivers_from_one_transform_equal_a_transform_per_swapped_feature(built,
     slow = run(features, ModelSettings(seed=42), workers=1)
     pd.testing.assert_frame_equal(fast.predictions, slow.predictions)
     assert fast.predictions["top_drivers"].str.contains("pts)", regex=False).sum() > 0
+
+
+def test_driver_values_read_with_their_units():
+    cases = {
+        ("csat_pct", 0.0): "0%",
+        ("goal_pace_pct", 8.12): "8%",
+        ("seat_utilization", 0.456): "46%",
+        ("usage_trend_ratio", 0.85): "85%",
+        ("user_days_per_seat_28d", 12.34): "12.3",
+        ("nps_score", 10.0): "+10",
+        ("nps_score", -20.0): "-20",
+        ("tenure_days", 1234.0): "1,234 days",
+        ("log_expiring_arr", math.log1p(98_000)): "98,000",
+        ("health_score", 62.4): "62",
+        ("open_triggers", 3.0): "3",
+        ("latest_intent_answer", "not_sure"): "not sure",
+        ("csat_pct", float("nan")): "unknown",
+        ("segment", None): "unknown",
+    }
+    assert {key: shown_value(*key) for key in cases} == cases
 
 
 def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
