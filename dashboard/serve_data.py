@@ -220,8 +220,8 @@ def stale_data() -> str | None:
 #   text      as it is            code      a code of the marts in words (humanize)
 #   prose     a sentence of the marts, its snake_case words spelled out (spelled_out)
 #   money     whole dollars       ratio     a fraction as a percent (0.93 -> 93.0%)
-#   progress  a fraction as a bar score     0-100, no decimals
-#   pct100    0-100 as a percent  int       a count
+#   progress  a fraction as a bar, 32.6%    pct100    0-100 as a bar, 33%
+#   int       a count
 #   number    two decimals        auc       three decimals      signed    +1.2 / -0.4
 #   amount    a KPI value, with thousands separators
 #   date      a date (no time)    quarter   "2027 Q1"         month     "July 2026"
@@ -471,8 +471,10 @@ def _shown_values(values: pd.Series, how: str) -> pd.Series:
     def each(convert):
         return values.map(lambda v: convert(v) if known(v) else None).astype(object)
 
-    if how in _TABLE_FORMATS or how in ("progress", "pct100"):
+    if how in _TABLE_FORMATS or how == "pct100":
         return pd.to_numeric(values, errors="coerce").astype(float)
+    if how == "progress":  # a whole percent on the same 0-100 bar
+        return 100 * pd.to_numeric(values, errors="coerce").astype(float)
     if how == "date":
         return each(lambda v: pd.Timestamp(v).date())
     if how == "quarter":
@@ -492,13 +494,14 @@ def _column_config(title: str, how: str, width: Any = None, help: str | None = N
     if how in _TABLE_FORMATS:
         fmt, step = _TABLE_FORMATS[how]
         return st.column_config.NumberColumn(title, format=fmt, step=step, width=width, help=help)
-    if how == "progress":
+    if how in ("progress", "pct100"):  # a probability keeps a decimal: 49.6% is below half
         return st.column_config.ProgressColumn(
-            title, min_value=0.0, max_value=1.0, format="percent", width=width, help=help
-        )
-    if how == "pct100":
-        return st.column_config.ProgressColumn(
-            title, min_value=0, max_value=100, format="%.0f%%", width=width, help=help
+            title,
+            min_value=0,
+            max_value=100,
+            format="%.1f%%" if how == "progress" else "%.0f%%",
+            width=width,
+            help=help,
         )
     if how == "date":
         return st.column_config.DateColumn(title, format="YYYY-MM-DD", width=width, help=help)
