@@ -548,21 +548,25 @@ def _mark_reloaded(con, table: Table, batch_id: str) -> None:
 
 
 def landing_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]:
-    """Data files per contract table, plus notes on what in the landing dir is not a table."""
+    """Data files per contract table, plus a note on what in the landing dir is not a table
+    (one line, naming the first few)."""
     files: dict[str, list[Path]] = {}
-    notes = []
     if not landing.is_dir():
         return files, [f"landing directory {landing} does not exist"]
+    others = []
     for entry in sorted(landing.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
         if entry.name not in TABLES or not entry.is_dir():
-            notes.append(f"ignored {entry}: not a table folder of the contract")
+            others.append(entry.name)
             continue
         found = sorted(p for p in entry.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
         if found:
             files[entry.name] = found
-    return files, notes
+    if not others:
+        return files, []
+    named = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return files, [f"ignored in {landing}, not table folders of the contract: {named}"]
 
 
 def pending_files(warehouse: Path, landing: Path) -> dict[str, list[Path]]:

@@ -255,6 +255,23 @@ def test_gx_batches_keep_to_one_table_and_a_size(tmp_path):
     assert gx_batches(queue) == [[0, 1], [2], [3]]
 
 
+def test_what_is_not_a_table_folder_is_named_in_one_line(tmp_path):
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "a.csv").write_text("account_id\n")
+    for name in ("notes.txt", "old", "b", "c", "d", "e", "f"):
+        (tmp_path / name).touch()
+    (tmp_path / ".hidden").touch()
+    files, notes = landing_files(tmp_path)
+    assert files == {"accounts": [tmp_path / "accounts" / "a.csv"]}
+    assert notes == [
+        f"ignored in {tmp_path}, not table folders of the contract: b, c, d, e, f and 2 more"
+    ]
+    assert landing_files(tmp_path / "accounts") == (
+        {},
+        [f"ignored in {tmp_path / 'accounts'}, not table folders of the contract: a.csv"],
+    )
+
+
 def test_pending_files_are_those_a_load_would_read(tmp_path, landing):
     """What the daily plan selects: files not loaded yet, per table; a rejected file stays
     pending; a load of chosen tables leaves the others' files pending."""
