@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -191,8 +192,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     log = None if args.verbose else run_log(settings)
     terminal = sys.stdout
     with contextlib.ExitStack() as quiet:
-        if log is not None:  # dbt's log goes to the file, the progress lines here
-            quiet.enter_context(contextlib.redirect_stdout(quiet.enter_context(log.open("w"))))
+        if log is not None:  # dbt's and Dagster's logs go to the file, the progress lines here
+            out = quiet.enter_context(log.open("w"))
+            quiet.enter_context(contextlib.redirect_stdout(out))
+            quiet.enter_context(contextlib.redirect_stderr(out))
         ok, lines = run_refresh_job(
             settings,
             args.as_of,
@@ -203,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in lines:
         _say(line)
     if log is not None:
-        _say(f"  dbt's full log: {log} (or run with -v)")
+        _say(f"  the full log (dbt's and Dagster's): {log} (or run with -v)")
     if not ok:
         _say(f"run FAILED (see above); the serve database {settings.serve} is unchanged")
         return 1
@@ -294,6 +297,7 @@ def _run_refresh_job(
         report.append(f"  {stats.step_key}: {status} in {seconds:.1f} s")
         if stats.step_key in DBT_OPS:
             report.append(f"    dbt: {dbt_counts(settings.dbt_target / stats.step_key)}")
+    report += [f"  {line}" for line in run_warnings(instance, result.run_id)]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             report.append(f"step failed: {event.step_key}: {event.message}")
@@ -306,6 +310,15 @@ def _run_refresh_job(
                     f"{rejected.value if rejected else ''}"
                 )
     return result.success, report
+
+
+def run_warnings(instance, run_id: str) -> list[str]:
+    """The messages a run logged at WARNING or above (its events aside)."""
+    return [
+        entry.user_message
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is None and entry.level >= logging.WARNING
+    ]
 
 
 def dbt_counts(target: Path) -> str:
@@ -651,7 +664,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--serve", help="serve DuckDB file for BI (default $OUTCOMES_SERVE)")
     r.add_argument("--as-of", type=_iso_date, help=AS_OF_HELP)
     r.add_argument("--all", action="store_true", help=ALL_HELP)
-    r.add_argument("-v", "--verbose", action="store_true", help="print dbt's full log here")
+    r.add_argument(
+        "-v", "--verbose", action="store_true", help="print dbt's and Dagster's full log here"
+    )
     r.add_argument(
         "--full-refresh",
         action="store_true",

@@ -459,6 +459,32 @@ def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     assert not [m for m in said if m.startswith("warning")]
 
 
+def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
+    tmp_path, landing, monkeypatch
+):
+    """In the Dagster job the warning is logged at WARNING, which the project's instance keeps
+    (dagster.yaml keeps nothing below), and `outcomes run` prints a run's warnings."""
+    from customer_outcomes.cli import dagster_instance, run_warnings
+    from customer_outcomes.defs import build_definitions
+    from customer_outcomes.plan import landing_key
+
+    partial = tmp_path / "partial"
+    shutil.copytree(landing / "accounts", partial / "accounts")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    wh, serve = tmp_path / "wh.duckdb", tmp_path / "serve.duckdb"
+    defs = build_definitions(landing=str(partial), warehouse=str(wh), serve=str(serve))
+    instance = dagster_instance()
+    result = defs.resolve_job_def("refresh").execute_in_process(
+        instance=instance, asset_selection=[landing_key("accounts")]
+    )
+    assert _counts(wh)["accounts"] > 0
+    missing = [t for t in TABLES if t != "accounts"]
+    assert run_warnings(instance, result.run_id) == [
+        f"warning: no data for {', '.join(missing)}: no folder of files in {partial} and "
+        "nothing loaded before (the marts that read them stay empty)"
+    ]
+
+
 def test_quarantine_export_says_where_the_rows_came_from(tmp_path, landing, capsys):
     """`outcomes quarantine --export` writes the table's quarantined rows with the contract's
     columns and says to put the fixed file back in the folder they came from, not in the
