@@ -297,6 +297,8 @@ def _run_refresh_job(
         report.append(f"  {stats.step_key}: {status} in {seconds:.1f} s")
         if stats.step_key in DBT_OPS:
             report.append(f"    dbt: {dbt_counts(settings.dbt_target / stats.step_key)}")
+        if stats.step_key == "landing_tables":
+            report.append(f"    load: {load_counts(result)}")
     report += [f"  {line}" for line in run_warnings(instance, result.run_id)]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -319,6 +321,21 @@ def run_warnings(instance, run_id: str) -> list[str]:
         for entry in instance.all_logs(run_id)
         if entry.dagster_event is None and entry.level >= logging.WARNING
     ]
+
+
+def load_counts(result) -> str:
+    """What the run's load did, from its landing tables' materializations."""
+    names = ("files_loaded", "rows_loaded", "rows_quarantined", "files_rejected")
+    files, rows, quarantined, rejected = (
+        sum(
+            m.metadata[name].value for m in result.asset_materializations_for_node("landing_tables")
+        )
+        for name in names
+    )
+    text = f"{files} file(s), {rows:,} rows loaded, {quarantined:,} quarantined"
+    if quarantined:
+        text += " (outcomes quarantine lists them)"
+    return text + f", {rejected} file(s) rejected"
 
 
 def dbt_counts(target: Path) -> str:

@@ -41,6 +41,7 @@ def as_of(day: int) -> str:
 @dataclass(frozen=True)
 class Delivery:
     rejected: str | None = None
+    events: int = 0  # the day's events written (the bad batch's orphans aside)
 
 
 def deliver(settings: Settings, day: int) -> Delivery:
@@ -48,14 +49,13 @@ def deliver(settings: Settings, day: int) -> Delivery:
     when = DAY0 + timedelta(days=day)
     if day == 2:
         return Delivery()  # nothing new: only the date moves
-    write_events(settings.warehouse, settings.landing, when)
+    events = write_events(settings.warehouse, settings.landing, when)
     if day == 3:
         write_account_changes(settings.warehouse, settings.landing, when)
     if day == 4:
-        return Delivery(
-            rejected=write_bad_batch(settings.warehouse, settings.landing, when)["rejected"]
-        )
-    return Delivery()
+        bad = write_bad_batch(settings.warehouse, settings.landing, when)
+        return Delivery(rejected=bad["rejected"], events=events)
+    return Delivery(events=events)
 
 
 def serve_state(serve: Path) -> tuple[str, set[str]]:

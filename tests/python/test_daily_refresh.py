@@ -125,6 +125,10 @@ def test_the_nightly_refresh_day_after_day(tmp_path, monkeypatch):
             ]
             assert [c.asset_key for c in failed] == [AssetKey(["surveys", "nps_responses"])]
             assert delivery.rejected in failed[0].metadata["rejected_files"].value
+            # The day's events and the orphans' file load: 10 orphans, 2 of them quarantined.
+            loaded = f"{delivery.events + 8:,} rows loaded, 2 quarantined"
+            assert f"load: 2 file(s), {loaded}" in done.stdout, done.stdout
+            assert "quarantined (outcomes quarantine lists them), 1 file(s) rejected" in done.stdout
             assert (
                 "check failed: surveys/nps_responses raw_contract: nps_responses: "
                 f"{delivery.rejected}: missing required column(s): score"
