@@ -264,6 +264,22 @@ def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
     )
 
 
+def _reading_error(exc: duckdb.Error) -> str:
+    """DuckDB's error reading a file, in one line: its first, and for a CSV error the reason
+    (the line after the offending row), without the reader's options and advice."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    first = lines[0].removeprefix("Invalid Input Error: ")
+    if first.startswith("Error when sniffing file"):
+        return (
+            "not comma-separated UTF-8 text with a header row: a row with more or fewer fields "
+            "than the header, or a quote left open"
+        )
+    if first.startswith("CSV Error on Line"):
+        reason = [x for x in lines[1:3] if not x.startswith(("Original Line", "Possible"))]
+        return f"{first}: {reason[0]}" if reason else first
+    return first
+
+
 def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """Create temp view ``src`` with every column of the file as text; return its columns."""
     if path.stat().st_size == 0:
@@ -275,7 +291,9 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             typed = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
             text = ", ".join(f"cast({_q(c)} as varchar) as {_q(c)}" for c in typed)
         else:  # every column read as text already
-            options = "header = true, all_varchar = true, strict_mode = true, delim = ','"
+            # skip = 0: the header is the first line (else the sniffer may skip it and take a
+            # row of data for the header).
+            options = "header = true, skip = 0, all_varchar = true, strict_mode = true, delim = ','"
             reader, text = f"read_csv({lit}, {options}, quote = '\"')", "*"
         # row_number() over () numbers the rows in file order (DuckDB keeps insertion order)
         con.execute(
@@ -283,7 +301,7 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             f"select row_number() over () as __rownum, {text} from {reader}"
         )
     except duckdb.Error as exc:
-        raise LoadError(f"cannot be parsed: {str(exc).splitlines()[0]}") from exc
+        raise LoadError(f"cannot be parsed: {_reading_error(exc)}") from exc
     return [r[0] for r in con.execute("describe src").fetchall()][1:]
 
 
@@ -658,8 +676,8 @@ def load_landing(
         absent = absent_tables(con)
         if absent:
             progress(
-                f"warning: no data for {', '.join(absent)}: no folder of files in {landing} and "
-                "nothing loaded before (the marts that read them stay empty)"
+                f"warning: no data for {', '.join(absent)}: no rows from {landing}, now or before "
+                "(no files there, or all rejected): the marts that read them stay empty"
             )
         return results
     finally:

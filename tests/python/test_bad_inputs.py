@@ -262,7 +262,15 @@ def test_zero_byte_file_is_rejected(loaded, tmp_path):
 def test_non_utf8_file_is_rejected(loaded, tmp_path):
     text = (NPS + "n_latin,acc_00001,,9,tr\u00e8s bien,2026-05-01T10:00:00Z\n").encode("latin-1")
     result, added, _ = _load_one(loaded, tmp_path, "nps_responses", text)
-    _rejected(result, "nps_responses", "cannot be parsed")
+    _rejected(result, "nps_responses", "cannot be parsed", "This file is not utf-8 encoded")
+    assert "\n" not in result.message
+    assert added == 0
+
+
+def test_a_row_with_more_fields_than_the_header_rejects_the_file(loaded, tmp_path):
+    """Even when it is the only row (the header is the first line, never skipped)."""
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", NPS + OK_NPS[:-1] + ",x\n")
+    _rejected(result, "nps_responses", "cannot be parsed", "more or fewer fields than the header")
     assert added == 0
 
 

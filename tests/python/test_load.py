@@ -451,8 +451,8 @@ def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     load_landing(wh, partial, progress=said.append)
     missing = [t for t in TABLES if t not in ("accounts", "features")]
     assert [m for m in said if m.startswith("warning")] == [
-        f"warning: no data for {', '.join(missing)}: no folder of files in {partial} and "
-        "nothing loaded before (the marts that read them stay empty)"
+        f"warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
+        "(no files there, or all rejected): the marts that read them stay empty"
     ]
     said.clear()
     load_landing(wh, landing, progress=said.append)
@@ -480,8 +480,8 @@ def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
     assert _counts(wh)["accounts"] > 0
     missing = [t for t in TABLES if t != "accounts"]
     assert run_warnings(instance, result.run_id) == [
-        f"warning: no data for {', '.join(missing)}: no folder of files in {partial} and "
-        "nothing loaded before (the marts that read them stay empty)"
+        f"warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
+        "(no files there, or all rejected): the marts that read them stay empty"
     ]
 
 
