@@ -262,8 +262,6 @@ def run_refresh_job(
 def _run_refresh_job(
     settings: Settings, as_of: str | None, all_assets: bool, full_refresh: bool, say
 ) -> tuple[bool, list[str]]:
-    from dagster import AssetCheckSeverity
-
     from .defs import build_definitions
     from .defs.automation import DBT_OPS, FULL_REFRESH_CONFIG, refresh_plan
     from .plan import PID_TAG, close_abandoned_run, run_tags
@@ -271,7 +269,7 @@ def _run_refresh_job(
     instance = dagster_instance()
     defs = build_definitions()
     close_abandoned_run(instance, settings)
-    job, selection, report = "full_refresh" if full_refresh else "refresh", None, []
+    job, selection = "full_refresh" if full_refresh else "refresh", None
     if full_refresh or all_assets:
         say(f"  plan: every asset ({'--full-refresh' if full_refresh else '--all'})")
     else:
@@ -291,18 +289,36 @@ def _run_refresh_job(
             "ops": {op: {"config": FULL_REFRESH_CONFIG} for op in DBT_OPS} if full_refresh else {},
         },
     )
+    return result.success, run_report(instance, result, settings.dbt_target)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    return (text.strip().splitlines() or [""])[0][:limit]
+
+
+def run_report(instance, result, dbt_target: Path) -> list[str]:
+    """What `outcomes run` says of a run: a line per step with its time, what the load did,
+    dbt's counts, the run's warnings, and each failed step and failed check with its reason."""
+    from dagster import AssetCheckSeverity
+
+    from .defs.automation import DBT_OPS
+
+    report = []
     for stats in instance.get_run_step_stats(result.run_id):
         seconds = (stats.end_time or stats.start_time or 0) - (stats.start_time or 0)
         status = stats.status.value.lower() if stats.status else "not run"
         report.append(f"  {stats.step_key}: {status} in {seconds:.1f} s")
         if stats.step_key in DBT_OPS:
-            report.append(f"    dbt: {dbt_counts(settings.dbt_target / stats.step_key)}")
-        if stats.step_key == "landing_tables":
-            report.append(f"    load: {load_counts(result)}")
+            report.append(f"    dbt: {dbt_counts(dbt_target / stats.step_key)}")
+        if stats.step_key == "landing_tables" and (counts := load_counts(result)):
+            report.append(f"    load: {counts}")
     report += [f"  {line}" for line in run_warnings(instance, result.run_id)]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            report.append(f"step failed: {event.step_key}: {event.message}")
+            error = event.step_failure_data.error
+            reason = error.cause or error if error else None
+            why = _first_line(reason.message) if reason else event.message
+            report.append(f"step failed: {event.step_key}: {why}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             if not check.passed and check.severity == AssetCheckSeverity.ERROR:
@@ -311,26 +327,27 @@ def _run_refresh_job(
                     f"check failed: {check.asset_key.to_user_string()} {check.check_name}: "
                     f"{rejected.value if rejected else ''}"
                 )
-    return result.success, report
+    return report
 
 
 def run_warnings(instance, run_id: str) -> list[str]:
-    """The messages a run logged at WARNING or above (its events aside)."""
+    """The first line of each message a run logged at WARNING or above (its events aside)."""
     return [
-        entry.user_message
+        _first_line(entry.user_message, 1000)
         for entry in instance.all_logs(run_id)
         if entry.dagster_event is None and entry.level >= logging.WARNING
     ]
 
 
-def load_counts(result) -> str:
-    """What the run's load did, from its landing tables' materializations."""
+def load_counts(result) -> str | None:
+    """What the run's load did, from the last materialization of each landing table (a retry
+    materializes again); None when it recorded none (the step failed)."""
+    last = {m.asset_key: m for m in result.asset_materializations_for_node("landing_tables")}
+    if not last:
+        return None
     names = ("files_loaded", "rows_loaded", "rows_quarantined", "files_rejected")
     files, rows, quarantined, rejected = (
-        sum(
-            m.metadata[name].value for m in result.asset_materializations_for_node("landing_tables")
-        )
-        for name in names
+        sum(m.metadata[name].value for m in last.values()) for name in names
     )
     text = f"{files} file(s), {rows:,} rows loaded, {quarantined:,} quarantined"
     if quarantined:
@@ -339,7 +356,8 @@ def load_counts(result) -> str:
 
 
 def dbt_counts(target: Path) -> str:
-    """dbt's summary of the build whose artifacts are in ``target`` (run_results.json)."""
+    """dbt's summary of the build whose artifacts are in ``target`` (run_results.json): the
+    count of each status, and the first nodes that failed, with dbt's message."""
     import json
     from collections import Counter
 
@@ -352,7 +370,16 @@ def dbt_counts(target: Path) -> str:
     named = {**built, "pass": "passed", "warn": "warned", "fail": "failed"}
     parts = [f"{counts.pop(k, 0)} {v}" for k, v in named.items()]
     parts += [f"{n} {status}" for status, n in sorted(counts.items())]
-    return ", ".join(parts) or "nothing to build"
+    text = ", ".join(parts) or "nothing to build"
+    failed = [r for r in results if r["status"] in ("error", "fail")]
+    if failed:  # unique_id: <type>.<project>.<name>[.<hash>]
+        named = [
+            f"{r['unique_id'].split('.')[2]} ({_first_line(r['message'] or '', 150)})"
+            for r in failed
+        ]
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        text += f"; failed: {'; '.join(named[:3])}{more}"
+    return text
 
 
 def check_marts(settings: Settings) -> bool:

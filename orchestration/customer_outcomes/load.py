@@ -266,18 +266,25 @@ def _find_pk_conflicts(con, table: Table, present: set[str]) -> None:
 
 def _reading_error(exc: duckdb.Error) -> str:
     """DuckDB's error reading a file, in one line: its first, and for a CSV error the reason
-    (the line after the offending row), without the reader's options and advice."""
-    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    (the line before DuckDB's "Possible Solution"), without the reader's options and advice."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()] or [type(exc).__name__]
     first = lines[0].removeprefix("Invalid Input Error: ")
     if first.startswith("Error when sniffing file"):
         return (
             "not comma-separated UTF-8 text with a header row: a row with more or fewer fields "
             "than the header, or a quote left open"
         )
-    if first.startswith("CSV Error on Line"):
-        reason = [x for x in lines[1:3] if not x.startswith(("Original Line", "Possible"))]
-        return f"{first}: {reason[0]}" if reason else first
+    advice = next((i for i, x in enumerate(lines) if x.startswith("Possible")), 0)
+    if first.startswith("CSV Error on Line") and advice > 1:
+        return f"{first}: {lines[advice - 1]}"
     return first
+
+
+def _blank_lines_first(path: Path) -> int:
+    """How many empty lines come before a CSV file's header (after a byte order mark)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096).removeprefix(b"\xef\xbb\xbf")
+    return head[: len(head) - len(head.lstrip(b"\r\n"))].count(b"\n")
 
 
 def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -291,9 +298,11 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             typed = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
             text = ", ".join(f"cast({_q(c)} as varchar) as {_q(c)}" for c in typed)
         else:  # every column read as text already
-            # skip = 0: the header is the first line (else the sniffer may skip it and take a
-            # row of data for the header).
-            options = "header = true, skip = 0, all_varchar = true, strict_mode = true, delim = ','"
+            # The header is the first line that is not empty: the sniffer, left to choose, may
+            # skip it and take a row of data for the header.
+            skip = _blank_lines_first(path)
+            options = f"header = true, skip = {skip}, all_varchar = true, strict_mode = true"
+            options += ", delim = ','"
             reader, text = f"read_csv({lit}, {options}, quote = '\"')", "*"
         # row_number() over () numbers the rows in file order (DuckDB keeps insertion order)
         con.execute(
@@ -677,7 +686,8 @@ def load_landing(
         if absent:
             progress(
                 f"warning: no data for {', '.join(absent)}: no rows from {landing}, now or before "
-                "(no files there, or all rejected): the marts that read them stay empty"
+                "(no files there, or every file rejected or every row quarantined): the marts "
+                "that read them stay empty"
             )
         return results
     finally:

@@ -274,6 +274,26 @@ def test_a_row_with_more_fields_than_the_header_rejects_the_file(loaded, tmp_pat
     assert added == 0
 
 
+def test_a_bad_row_past_the_sniffed_rows_is_named_with_its_reason(loaded, tmp_path):
+    """DuckDB's sniffer reads the first 20,480 rows; a row after them with a field too many
+    (and a quoted line break) is named by its line and DuckDB's reason, in one line."""
+    rows = "".join(f"n{i},acc_00001,,9,,2026-05-01T10:00:00Z\n" for i in range(30_000))
+    bad = 'n_bad,acc_00001,,9,"two\nlines",2026-05-01T10:00:00Z,x\n'
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", NPS + rows + bad)
+    # Line 1 is the header, lines 2 to 30,001 the good rows.
+    expected = "cannot be parsed: CSV Error on Line: 30002: Expected Number of Columns: 6 Found: 7"
+    assert result.message.endswith(expected), result.message
+    assert added == 0
+
+
+def test_empty_lines_before_the_header_are_not_rows(loaded, tmp_path):
+    text = NPS + OK_NPS
+    for i, content in enumerate(["\ufeff\n\n" + text, "\r\n" + text.replace("\n", "\r\n")]):
+        (tmp_path / str(i)).mkdir()
+        result, added, quarantined = _load_one(loaded, tmp_path / str(i), "nps_responses", content)
+        assert (result.status, added, quarantined) == ("loaded", 1, [])
+
+
 def test_header_only_file_loads_nothing_once_the_table_has_data(loaded, tmp_path):
     result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", NPS)
     assert (result.status, added, quarantined) == ("loaded", 0, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -83,3 +84,48 @@ def test_run_on_a_named_landing_dir_that_is_missing_or_empty_says_so(tmp_path, c
     assert main(["run", "--landing", str(empty), *warehouse]) == 2
     assert f"no landing files in {empty} and no warehouse yet" in capsys.readouterr().err
     assert not any(empty.iterdir()) and not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_failed_step_is_reported_with_its_error(tmp_path):
+    """A run's report names the failed step and the first line of the error it raised."""
+    from dagster import DagsterInstance, job, op
+
+    from customer_outcomes.cli import run_report
+
+    @op
+    def landing_tables():
+        raise ValueError("the landing folder is gone\nsecond line")
+
+    @job
+    def refresh():
+        landing_tables()
+
+    with DagsterInstance.ephemeral() as instance:
+        result = refresh.execute_in_process(instance=instance, raise_on_error=False)
+        report = run_report(instance, result, tmp_path)
+    assert report[0].startswith("  landing_tables: failure in ")
+    assert report[1:] == ["step failed: landing_tables: ValueError: the landing folder is gone"]
+
+
+def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
+    from customer_outcomes.cli import dbt_counts
+
+    def node(uid: str, status: str, message: str | None = None) -> dict:
+        return {"unique_id": uid, "status": status, "message": message}
+
+    results = [
+        node("model.customer_outcomes.dim_accounts", "success"),
+        node("model.customer_outcomes.fct_renewals", "error", "Binder Error: no column x\nLINE 3"),
+        node("test.customer_outcomes.not_null_fct_a_id.1a2b", "fail", "Got 2 results"),
+        node("test.customer_outcomes.unique_fct_a_id.3c4d", "pass"),
+        node("test.customer_outcomes.unique_fct_b_id.5e6f", "fail", "Got 1 result"),
+        node("test.customer_outcomes.unique_fct_c_id.7a8b", "fail", "Got 3 results"),
+        node("model.customer_outcomes.fct_success_gaps", "skipped"),
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    assert dbt_counts(tmp_path) == (
+        "1 built, 1 passed, 0 warned, 3 failed, 1 error, 1 skipped; failed: fct_renewals "
+        "(Binder Error: no column x); not_null_fct_a_id (Got 2 results); unique_fct_b_id "
+        "(Got 1 result) and 1 more"
+    )
+    assert dbt_counts(tmp_path / "nowhere") == "no run results"

@@ -452,7 +452,8 @@ def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     missing = [t for t in TABLES if t not in ("accounts", "features")]
     assert [m for m in said if m.startswith("warning")] == [
         f"warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
-        "(no files there, or all rejected): the marts that read them stay empty"
+        "(no files there, or every file rejected or every row quarantined): the marts that "
+        "read them stay empty"
     ]
     said.clear()
     load_landing(wh, landing, progress=said.append)
@@ -463,13 +464,15 @@ def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
     tmp_path, landing, monkeypatch
 ):
     """In the Dagster job the warning is logged at WARNING, which the project's instance keeps
-    (dagster.yaml keeps nothing below), and `outcomes run` prints a run's warnings."""
-    from customer_outcomes.cli import dagster_instance, run_warnings
+    (dagster.yaml keeps nothing below), and the report `outcomes run` prints has it, under
+    what the load did."""
+    from customer_outcomes.cli import dagster_instance, run_report
     from customer_outcomes.defs import build_definitions
     from customer_outcomes.plan import landing_key
 
     partial = tmp_path / "partial"
     shutil.copytree(landing / "accounts", partial / "accounts")
+    files = len(list(partial.glob("accounts/*.csv")))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     wh, serve = tmp_path / "wh.duckdb", tmp_path / "serve.duckdb"
     defs = build_definitions(landing=str(partial), warehouse=str(wh), serve=str(serve))
@@ -477,12 +480,17 @@ def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
     result = defs.resolve_job_def("refresh").execute_in_process(
         instance=instance, asset_selection=[landing_key("accounts")]
     )
-    assert _counts(wh)["accounts"] > 0
+    report = run_report(instance, result, tmp_path)
+    rows = _counts(wh)["accounts"]
+    assert rows > 0
     missing = [t for t in TABLES if t != "accounts"]
-    assert run_warnings(instance, result.run_id) == [
-        f"warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
-        "(no files there, or all rejected): the marts that read them stay empty"
+    assert report[1:] == [
+        f"    load: {files} file(s), {rows:,} rows loaded, 0 quarantined, 0 file(s) rejected",
+        f"  warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
+        "(no files there, or every file rejected or every row quarantined): the marts that "
+        "read them stay empty",
     ]
+    assert report[0].startswith("  landing_tables: success in ")
 
 
 def test_quarantine_export_says_where_the_rows_came_from(tmp_path, landing, capsys):
