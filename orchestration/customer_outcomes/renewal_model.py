@@ -91,7 +91,7 @@ LABELS = {
     "health_band": "health band",
     "latest_intent_answer": "renewal intent",
 }
-# How a feature's value reads in a driver: a format, or a function of the value.
+# How a feature's value reads in a driver.
 SHOWN = {
     "goal_pace_pct": "{:.0f}%",
     "goal_attainment_pct": "{:.0f}%",
@@ -101,19 +101,18 @@ SHOWN = {
     "user_days_per_seat_28d": "{:.1f}",
     "nps_score": "{:+.0f}",
     "tenure_days": "{:,.0f} days",
-    "log_expiring_arr": lambda v: f"{math.expm1(v):,.0f}",
+    "log_expiring_arr": "{:,.0f}",  # the expiring ARR itself (see _drivers)
 }
 
 
 def shown_value(col: str, value) -> str:
     """A feature's value as a driver phrase shows it: percentages with %, ratios as
-    percentages, ARR as money, categories in words, other numbers whole."""
-    if value is None or value != value:
-        return "unknown"
+    percentages, ARR with thousands separators, categories in words, other numbers whole."""
+    if value is None or value != value or (col in CATEGORICAL and value == "missing"):
+        return "unknown"  # (prepare() names a missing category "missing")
     if col in CATEGORICAL:
         return str(value).replace("_", " ")
-    shown = SHOWN.get(col, "{:.0f}")
-    return shown(value) if callable(shown) else shown.format(value)
+    return SHOWN.get(col, "{:.0f}").format(value)
 
 
 @dataclass(frozen=True)
@@ -321,6 +320,8 @@ def _drivers(
     # Column values as lists: reading them row by row through .iloc took 60 % of this
     # function at 12 K pending renewals.
     values = {col: x[col].tolist() for col in columns}
+    # ARR reads as the expiring ARR, not as its (rounded) logarithm the model uses.
+    values["log_expiring_arr"] = pd.to_numeric(rows["expiring_arr"], errors="coerce").tolist()
     out = []
     for i in range(len(x)):
         ranked = sorted(impacts, key=lambda c: (impacts[c][i], c))

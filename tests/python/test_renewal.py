@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 from datetime import date, timedelta
 from itertools import pairwise
@@ -224,14 +223,27 @@ def test_driver_values_read_with_their_units():
         ("nps_score", 10.0): "+10",
         ("nps_score", -20.0): "-20",
         ("tenure_days", 1234.0): "1,234 days",
-        ("log_expiring_arr", math.log1p(98_000)): "98,000",
+        ("log_expiring_arr", 12_345_678.0): "12,345,678",
         ("health_score", 62.4): "62",
         ("open_triggers", 3.0): "3",
         ("latest_intent_answer", "not_sure"): "not sure",
         ("csat_pct", float("nan")): "unknown",
-        ("segment", None): "unknown",
+        ("segment", "missing"): "unknown",
     }
     assert {key: shown_value(*key) for key in cases} == cases
+
+
+def test_an_arr_driver_reads_as_the_expiring_arr(built):
+    """When ARR pulls a renewal down, the driver shows the contract's expiring ARR itself,
+    not its logarithm the model uses: here every churned renewal had a large ARR."""
+    features = _features(built.warehouse)
+    churned = features["renewed_label"].eq(False)
+    features["expiring_arr"] = features["expiring_arr"].where(~churned, 987_654.0)
+    pending = features["renewed_label"].isna()
+    features.loc[pending, "expiring_arr"] = 987_654.0
+    result = run(features, ModelSettings(seed=42), workers=1)
+    drivers = result.predictions["top_drivers"].dropna()
+    assert drivers.str.contains("ARR 987,654 (", regex=False).any(), drivers.head().tolist()
 
 
 def test_predictions_cover_pending_renewals_in_the_horizon(read_only):
