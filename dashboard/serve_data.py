@@ -473,7 +473,7 @@ def _shown_values(values: pd.Series, how: str) -> pd.Series:
 
     if how in _TABLE_FORMATS or how == "pct100":
         return pd.to_numeric(values, errors="coerce").astype(float)
-    if how == "progress":  # a whole percent on the same 0-100 bar
+    if how == "progress":  # a fraction as a percent on the same 0-100 bar
         return 100 * pd.to_numeric(values, errors="coerce").astype(float)
     if how == "date":
         return each(lambda v: pd.Timestamp(v).date())
@@ -494,7 +494,7 @@ def _column_config(title: str, how: str, width: Any = None, help: str | None = N
     if how in _TABLE_FORMATS:
         fmt, step = _TABLE_FORMATS[how]
         return st.column_config.NumberColumn(title, format=fmt, step=step, width=width, help=help)
-    if how in ("progress", "pct100"):  # a probability keeps a decimal: 49.6% is below half
+    if how in ("progress", "pct100"):  # a probability keeps a decimal: 49.5% is below half
         return st.column_config.ProgressColumn(
             title,
             min_value=0,

@@ -276,6 +276,14 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
             )[0]
             assert shown["ARR at risk"] == _money(at_risk)
             assert shown["High-risk renewals"] == str(high)
+            # Probabilities on a 0-100 bar, shown with one decimal (49.5%: below half).
+            table = at.dataframe[0]
+            stored = _read(serve, "select renewal_probability from marts.fct_renewal_predictions")
+            assert sorted(table.value["Renewal probability"]) == pytest.approx(
+                sorted(100 * p for (p,) in stored)
+            )
+            bar = json.loads(table.proto.columns)["Renewal probability"]["type_config"]
+            assert (bar["format"], bar["min_value"], bar["max_value"]) == ("%.1f%%", 0, 100)
         elif page.endswith("signals.py"):
             (nps_auc,) = _read(
                 serve,
