@@ -298,13 +298,15 @@ def _first_line(text: str, limit: int = 300) -> str:
 
 def run_report(instance, result, dbt_target: Path) -> list[str]:
     """What `outcomes run` says of a run: a line per step with its time, what the load did,
-    dbt's counts, the run's warnings, and each failed step and failed check with its reason."""
+    dbt's counts, the steps left out after a failure, the warnings of the steps that ran, and
+    each failed step and failed check with its reason."""
     from dagster import AssetCheckSeverity
 
     from .defs.automation import DBT_OPS
 
-    report = []
+    report, ran = [], set()
     for stats in instance.get_run_step_stats(result.run_id):
+        ran.add(stats.step_key)
         seconds = (stats.end_time or stats.start_time or 0) - (stats.start_time or 0)
         status = stats.status.value.lower() if stats.status else "not run"
         report.append(f"  {stats.step_key}: {status} in {seconds:.1f} s")
@@ -312,12 +314,23 @@ def run_report(instance, result, dbt_target: Path) -> list[str]:
             report.append(f"    dbt: {dbt_counts(dbt_target / stats.step_key)}")
         if stats.step_key == "landing_tables" and (counts := load_counts(result)):
             report.append(f"    load: {counts}")
-    report += [f"  {line}" for line in run_warnings(instance, result.run_id)]
+    logs = instance.all_logs(result.run_id)
+    # A step whose upstream step failed logs why and never starts.
+    left_out = list(dict.fromkeys(e.step_key for e in logs if e.step_key and e.step_key not in ran))
+    if left_out:
+        report.append(f"  not run, after the failed step: {', '.join(left_out)}")
+    report += [
+        f"  {_first_line(e.user_message, 1000)}"
+        for e in logs
+        if e.dagster_event is None and e.level >= logging.WARNING and e.step_key not in left_out
+    ]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
             reason = error.cause or error if error else None
             why = _first_line(reason.message) if reason else event.message
+            if reason and reason.cls_name == "DagsterDbtCliRuntimeError":
+                why = "dbt failed (its line above names what)"
             report.append(f"step failed: {event.step_key}: {why}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
@@ -328,15 +341,6 @@ def run_report(instance, result, dbt_target: Path) -> list[str]:
                     f"{rejected.value if rejected else ''}"
                 )
     return report
-
-
-def run_warnings(instance, run_id: str) -> list[str]:
-    """The first line of each message a run logged at WARNING or above (its events aside)."""
-    return [
-        _first_line(entry.user_message, 1000)
-        for entry in instance.all_logs(run_id)
-        if entry.dagster_event is None and entry.level >= logging.WARNING
-    ]
 
 
 def load_counts(result) -> str | None:
@@ -373,13 +377,18 @@ def dbt_counts(target: Path) -> str:
     text = ", ".join(parts) or "nothing to build"
     failed = [r for r in results if r["status"] in ("error", "fail")]
     if failed:  # unique_id: <type>.<project>.<name>[.<hash>]
-        named = [
-            f"{r['unique_id'].split('.')[2]} ({_first_line(r['message'] or '', 150)})"
-            for r in failed
-        ]
+        named = [f"{r['unique_id'].split('.')[2]} ({_dbt_reason(r['message'])})" for r in failed]
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         text += f"; failed: {'; '.join(named[:3])}{more}"
     return text
+
+
+def _dbt_reason(message: str | None) -> str:
+    """The line of a dbt node's error that says what is wrong: the one after dbt's header
+    ("Runtime Error in model x (path)"), else the first."""
+    lines = [x.strip() for x in (message or "").splitlines() if x.strip()] or ["no message"]
+    header = " Error in " in lines[0] and lines[0].endswith(")")
+    return (lines[1] if header and len(lines) > 1 else lines[0])[:150]
 
 
 def check_marts(settings: Settings) -> bool:

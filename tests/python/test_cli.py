@@ -96,15 +96,23 @@ def test_a_failed_step_is_reported_with_its_error(tmp_path):
     def landing_tables():
         raise ValueError("the landing folder is gone\nsecond line")
 
+    @op
+    def serve_database(_loaded):
+        pass
+
     @job
     def refresh():
-        landing_tables()
+        serve_database(landing_tables())
 
     with DagsterInstance.ephemeral() as instance:
         result = refresh.execute_in_process(instance=instance, raise_on_error=False)
         report = run_report(instance, result, tmp_path)
     assert report[0].startswith("  landing_tables: failure in ")
-    assert report[1:] == ["step failed: landing_tables: ValueError: the landing folder is gone"]
+    # Dagster's own error line for the step left out is not repeated.
+    assert report[1:] == [
+        "  not run, after the failed step: serve_database",
+        "step failed: landing_tables: ValueError: the landing folder is gone",
+    ]
 
 
 def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
@@ -115,7 +123,12 @@ def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
 
     results = [
         node("model.customer_outcomes.dim_accounts", "success"),
-        node("model.customer_outcomes.fct_renewals", "error", "Binder Error: no column x\nLINE 3"),
+        node(
+            "model.customer_outcomes.fct_renewals",
+            "error",
+            "Runtime Error in model fct_renewals (models/fct_renewals.sql)\n  Binder Error: no "
+            "column x\n  LINE 3: select x",
+        ),
         node("test.customer_outcomes.not_null_fct_a_id.1a2b", "fail", "Got 2 results"),
         node("test.customer_outcomes.unique_fct_a_id.3c4d", "pass"),
         node("test.customer_outcomes.unique_fct_b_id.5e6f", "fail", "Got 1 result"),
