@@ -622,9 +622,11 @@ def load_landing(
     progress: Callable[[str], None] = print,
     dry_run: bool = False,
     tables: Collection[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[FileResult]:
     """Load every new landing file (of ``tables`` only, when given); returns one result per
-    file (see ``FileResult``).
+    file (see ``FileResult``). ``progress`` hears of each file, ``warn`` (by default
+    ``progress``) of what is not a table folder and of contract tables with no data.
 
     ``dry_run`` validates exactly as a load would, on a scratch copy of the warehouse (so a
     file's foreign keys see the files validated before it), and changes nothing."""
@@ -633,10 +635,11 @@ def load_landing(
             copy = Path(scratch) / "warehouse.duckdb"
             if warehouse.exists():
                 shutil.copy(warehouse, copy)
-            return load_landing(copy, landing, progress, tables=tables)
+            return load_landing(copy, landing, progress, tables=tables, warn=warn)
+    warn = warn or progress
     files, notes = landing_files(landing)
     for note in notes:
-        progress(note)
+        warn(note)
     if tables is not None:
         files = {name: paths for name, paths in files.items() if name in tables}
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -684,7 +687,7 @@ def load_landing(
             progress(f"  {skipped} file(s) already loaded, skipped")
         absent = absent_tables(con)
         if absent:
-            progress(
+            warn(
                 f"warning: no data for {', '.join(absent)}: no rows from {landing}, now or before "
                 "(no files there, or every file rejected or every row quarantined): the marts "
                 "that read them stay empty"

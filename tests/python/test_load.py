@@ -440,6 +440,14 @@ def test_a_redelivered_daily_count_replaces_the_loaded_one(tmp_path, landing):
     assert latest == [("2026-05-10", False, 7), ("2026-05-10", True, 5)]
 
 
+def _no_data(missing: list[str], landing: Path) -> str:
+    return (
+        f"warning: no data for {', '.join(missing)}: no rows from {landing}, now or before "
+        "(no files there, or every file rejected or every row quarantined): the marts that "
+        "read them stay empty"
+    )
+
+
 def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     """A load says which contract tables have no data at all (no files now, nothing loaded
     before); usage_daily needs none when usage_events has rows, and the other way round."""
@@ -450,14 +458,20 @@ def test_a_warning_names_the_contract_tables_without_data(tmp_path, landing):
     said: list[str] = []
     load_landing(wh, partial, progress=said.append)
     missing = [t for t in TABLES if t not in ("accounts", "features")]
-    assert [m for m in said if m.startswith("warning")] == [
-        f"warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
-        "(no files there, or every file rejected or every row quarantined): the marts that "
-        "read them stay empty"
-    ]
+    assert [m for m in said if m.startswith("warning")] == [_no_data(missing, partial)]
     said.clear()
     load_landing(wh, landing, progress=said.append)
     assert not [m for m in said if m.startswith("warning")]
+    # With a warn callback of their own, the warnings (and a stray entry) go there only.
+    (partial / "acounts").mkdir()
+    said.clear()
+    warned: list[str] = []
+    load_landing(tmp_path / "wh2.duckdb", partial, progress=said.append, warn=warned.append)
+    assert warned == [
+        f"ignored in {partial}, not table folders of the contract: acounts",
+        _no_data(missing, partial),
+    ]
+    assert not [m for m in said if m.startswith(("warning", "ignored"))] and said
 
 
 def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
@@ -486,9 +500,7 @@ def test_the_refresh_job_keeps_that_warning_and_outcomes_run_prints_it(
     missing = [t for t in TABLES if t != "accounts"]
     assert report[1:] == [
         f"    load: {files} file(s), {rows:,} rows loaded, 0 quarantined, 0 file(s) rejected",
-        f"  warning: no data for {', '.join(missing)}: no rows from {partial}, now or before "
-        "(no files there, or every file rejected or every row quarantined): the marts that "
-        "read them stay empty",
+        f"  {_no_data(missing, partial)}",
     ]
     assert report[0].startswith("  landing_tables: success in ")
 

@@ -65,13 +65,15 @@ def landing_tables(context: AssetExecutionContext, outcomes: OutcomesSettings) -
     """Validate the selected tables' new landing files against the contract and load them."""
     settings = outcomes.settings()
     selected = [t for t in TABLES if landing_key(t) in context.selected_asset_keys]
-
-    def said(line: str) -> None:
-        """The loader's lines; its warnings (tables with no data) at WARNING, the level the
-        instance keeps (dagster.yaml) and `outcomes run` reports."""
-        (context.log.warning if line.startswith("warning:") else context.log.info)(line)
-
-    results = load_landing(settings.warehouse, settings.landing, progress=said, tables=selected)
+    # Its warnings at WARNING: the level the instance keeps (dagster.yaml), which `outcomes run`
+    # prints.
+    results = load_landing(
+        settings.warehouse,
+        settings.landing,
+        progress=context.log.info,
+        tables=selected,
+        warn=context.log.warning,
+    )
     for table in selected:
         mine = [r for r in results if r.table == table]
         rejected = [r.message for r in mine if r.status == "rejected"]
