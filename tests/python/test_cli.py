@@ -134,6 +134,9 @@ def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
         node("test.customer_outcomes.unique_fct_b_id.5e6f", "fail", "Got 1 result"),
         node("test.customer_outcomes.unique_fct_c_id.7a8b", "fail", "Got 3 results"),
         node("model.customer_outcomes.fct_success_gaps", "skipped"),
+        # Hooks and exposures are not counted as built.
+        node("operation.customer_outcomes.customer_outcomes-on-run-start-0", "success"),
+        node("exposure.customer_outcomes.success_gap_dashboard", "no-op"),
     ]
     (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
     assert dbt_counts(tmp_path) == (
@@ -142,3 +145,8 @@ def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
         "(Got 1 result) and 1 more"
     )
     assert dbt_counts(tmp_path / "nowhere") == "no run results"
+    hook = node("operation.customer_outcomes.customer_outcomes-on-run-end-0", "error", "boom")
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [hook]}))
+    assert dbt_counts(tmp_path) == (
+        "0 passed, 0 warned, 0 failed, 1 error; failed: customer_outcomes-on-run-end-0 (boom)"
+    )
