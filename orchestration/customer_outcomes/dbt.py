@@ -91,11 +91,12 @@ def _newest_source() -> float:
 
 def current_manifest(settings: Settings | None = None) -> Path:
     """The manifest the Dagster definitions read, parsed first (`dbt parse`) when it is missing
-    or older than the project's dbt files. The parse writes to a folder of its own and its
-    manifest and partial parse are then moved into place, so a process reading the manifest
-    while another parses never sees half a file."""
+    or older than the project's dbt files; beside it the semantic manifest `mf` reads. The
+    parse writes to a folder of its own and its files are then moved into place, so a process
+    reading the manifest while another parses never sees half a file."""
     manifest = DEFINITIONS_MANIFEST
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source():
+    semantic = manifest.with_name("semantic_manifest.json")  # what `mf` reads
+    if semantic.exists() and manifest.exists() and manifest.stat().st_mtime >= _newest_source():
         return manifest
     env = os.environ | dbt_env(settings or Settings.from_env())
     # DBT_TARGET_PATH may point elsewhere (a test's or a user's build): the definitions read
@@ -107,7 +108,7 @@ def current_manifest(settings: Settings | None = None) -> Path:
         done = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
-        for name in ("partial_parse.msgpack", "manifest.json"):  # the manifest last
+        for name in ("partial_parse.msgpack", semantic.name, "manifest.json"):  # manifest last
             os.replace(Path(scratch) / name, manifest.parent / name)
     return manifest
 
