@@ -444,7 +444,10 @@ def _load_checked(
     present = set(columns)
     missing = [c.name for c in table.columns if c.required and c.name not in present]
     if missing:
-        raise LoadError(f"missing required column(s): {', '.join(missing)}")
+        hint = ""
+        if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
+            hint = f" (the header is one field, {columns[0][:60]!r}: separate fields by commas)"
+        raise LoadError(f"missing required column(s): {', '.join(missing)}{hint}")
     result.ignored_columns = [c for c in columns if c not in table.column_names]
     rows_in_file = con.execute("select count(*) from src").fetchall()[0][0]
     result.rows_in_file = rows_in_file

@@ -96,6 +96,18 @@ def test_missing_column_rejects_the_file(loaded, tmp_path):
     assert (added, quarantined) == (0, [])
 
 
+def test_a_file_separated_by_semicolons_is_rejected_with_why(loaded, tmp_path):
+    text = (NPS + OK_NPS).replace(",", ";")
+    result, added, _ = _load_one(loaded, tmp_path, "nps_responses", text)
+    _rejected(
+        result,
+        "missing required column(s): response_id, account_id, score, responded_at (the header "
+        "is one field, 'response_id;account_id;user_id;score;comment;responded_at': separate "
+        "fields by commas)",
+    )
+    assert added == 0
+
+
 def test_extra_column_is_reported_and_ignored(loaded, tmp_path):
     text = NPS.replace("\n", ",channel\n") + OK_NPS.replace("\n", ",email\n")
     result, added, quarantined = _load_one(loaded, tmp_path, "nps_responses", text)
