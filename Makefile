@@ -88,10 +88,12 @@ SCALE ?= 1M
 bench: $(STAMP)
 	$(BIN)/outcomes bench --scale $(SCALE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(ENGINES),--engines $(ENGINES))
 
+# The Dagster instance `outcomes run` records its runs in: $DAGSTER_HOME, by default .dagster/.
+DAGSTER_HOME ?= $(CURDIR)/.dagster
 dev: $(STAMP)
-	mkdir -p .dagster && cp orchestration/dagster_home/dagster.yaml .dagster/dagster.yaml
-	@echo "Dagster UI: http://127.0.0.1:3000"
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m customer_outcomes.defs -h 127.0.0.1 -p 3000
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster_home/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI: http://127.0.0.1:3000 (instance $(DAGSTER_HOME))"
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m customer_outcomes.defs -h 127.0.0.1 -p 3000
 
 # The documentation site: dbt docs generate (lineage, column docs, exposures, semantic models).
 # `make run` first, so the catalog has the warehouse's tables. static_index.html opens from disk.
