@@ -188,7 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if not args.verbose:
             _say(f"  generated in {time.perf_counter() - step:.1f} s (-v lists the tables)")
-    _say("[2/3] Dagster job `refresh`: validate + load, dbt build, check marts, publish")
+    job = "full_refresh" if args.full_refresh else "refresh"
+    _say(f"[2/3] Dagster job `{job}`: validate + load, dbt build, check marts, publish")
     log = None if args.verbose else run_log(settings)
     terminal = sys.stdout
     with contextlib.ExitStack() as quiet:
@@ -213,7 +214,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say("[3/3] summary")
     summarize(settings)
     _say(f"serve database for BI tools (open it read-only): {settings.serve}")
-    _say("Dagster UI with this run, schedules and sensor: make dev (http://127.0.0.1:3000)")
+    home = Path(os.environ.get("DAGSTER_HOME", DAGSTER_HOME))
+    dev = "make dev" if home.resolve() == DAGSTER_HOME else f"DAGSTER_HOME={home} make dev"
+    _say(f"Dagster UI with this run, schedules and sensor: {dev} (http://127.0.0.1:3000)")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
 
@@ -319,10 +322,14 @@ def run_report(instance, result, dbt_target: Path) -> list[str]:
     left_out = list(dict.fromkeys(e.step_key for e in logs if e.step_key and e.step_key not in ran))
     if left_out:
         report.append(f"  not run, after the failed step: {', '.join(left_out)}")
+    # The warnings of the steps that ran, but dbt's steps': their line above counts what dbt
+    # warned of, and dagster-dbt's own warnings are for whoever maintains the definitions.
     report += [
         f"  {_first_line(e.user_message, 1000)}"
         for e in logs
-        if e.dagster_event is None and e.level >= logging.WARNING and e.step_key not in left_out
+        if e.dagster_event is None
+        and e.level >= logging.WARNING
+        and e.step_key not in (*left_out, *DBT_OPS)
     ]
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -403,9 +410,20 @@ def check_marts(settings: Settings) -> bool:
     return marts_keep_promises(settings.warehouse, _say)
 
 
+def _built_warehouse(settings: Settings) -> Path:
+    """The warehouse a command reads; a missing one is the user's to fix (exit 2)."""
+    if not settings.warehouse.exists():
+        raise ValueError(
+            f"warehouse {settings.warehouse} does not exist: run `outcomes run` first, or pass "
+            "--warehouse or set OUTCOMES_WAREHOUSE"
+        )
+    return settings.warehouse
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     """Check the marts' promises, then publish them to the serve database."""
     settings = _settings(args)
+    _built_warehouse(settings)
     try:
         audit_and_publish(
             settings.warehouse,
@@ -420,7 +438,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_marts(args: argparse.Namespace) -> int:
-    return 0 if check_marts(_settings(args)) else 1
+    settings = _settings(args)
+    _built_warehouse(settings)
+    return 0 if check_marts(settings) else 1
 
 
 def cmd_gx_init(args: argparse.Namespace) -> int:
@@ -439,20 +459,31 @@ def cmd_contract_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    """List quarantined rows, or export a table's to CSV to fix and drop into the landing dir."""
+    """List the quarantined rows awaiting a fix (of one table with --table, with an example per
+    rule), or export a table's to CSV to fix and drop into the landing folder they came from."""
     settings = _settings(args)
     if args.export and not args.table:
         raise ValueError("--export needs --table: the table whose quarantined rows to write")
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = duckdb.connect(str(_built_warehouse(settings)), read_only=True)
     try:
         if not args.export:
+            # A row counts once under each rule it breaks and once in the total, however often
+            # it was delivered.
+            waiting = """from raw._quarantine
+                where reloaded_at is null and coalesce(table_name = ?, true)"""
             rows = con.execute(
-                """select table_name, column_name, rule, count(*) from raw._quarantine
-                where reloaded_at is null group by all order by all"""
+                f"""select table_name, column_name, rule, count(distinct original_row),
+                    min(original_row::varchar) {waiting} group by all order by all""",
+                [args.table],
             ).fetchall()
-            for table, column, rule, n in rows:
+            for table, column, rule, n, example in rows:
                 _say(f"  {table}.{column}: {rule}: {n:,} row(s)")
-            _say(f"{sum(r[3] for r in rows):,} quarantined row(s) awaiting a fix")
+                if args.table:
+                    _say(f"    e.g. {example[:160]}")
+            total = con.execute(
+                f"select count(distinct (table_name, original_row)) {waiting}", [args.table]
+            ).fetchone()[0]
+            _say(f"{total:,} quarantined row(s) awaiting a fix")
             return 0
         table = TABLES[args.table]
         frame = con.execute(
@@ -477,6 +508,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
+    if frame.empty:
+        _say(f"no quarantined {table.name} rows awaiting a fix: nothing written")
+        return 0
     rows = [json.loads(r) for r in frame["original_row"]]
     out = pd.DataFrame(rows, columns=table.column_names)
     out.to_csv(args.export, index=False)
@@ -513,7 +547,8 @@ def summarize(settings: Settings) -> None:
                 n = f"{con.execute(f'select count(*) from staging.{model}').fetchone()[0]:,}"
             _say(f"  {name:<22}{raw:>12,}{n:>14}")
         q = con.execute(
-            "select count(*) from raw._quarantine where reloaded_at is null"
+            """select count(distinct (table_name, original_row)) from raw._quarantine
+            where reloaded_at is null"""
         ).fetchone()[0]
         _say(f"  quarantined rows awaiting a fix: {q:,} (raw._quarantine)")
         _summarize_marts(con)
@@ -532,7 +567,8 @@ def _summarize_freshness(con) -> None:
         _say(
             f"WARNING: the data ends on {stale[1]:%Y-%m-%d}, {stale[2]} days before the as-of "
             f"date {stale[0]:%Y-%m-%d} (more than var freshness_warn_days, {stale[3]}): "
-            "figures since are extrapolated; pass --as-of to build as of the data's end"
+            "figures for the days since are extrapolated (renewals due since count as churn); "
+            f"--as-of {stale[1]:%Y-%m-%d} builds as of the data's end"
         )
 
 
@@ -574,7 +610,8 @@ def _summarize_marts(con) -> None:
     ).fetchall():
         _say(
             f"  usage trap: {row[0]}: ARR {row[1]:,.0f}, health {row[2]:.0f} vs customer view "
-            f"{row[3]:.0f}, renewal in {row[4] if row[4] is not None else '-'} days"
+            f"{row[3]:.0f}, "
+            + (f"renewal in {row[4]} days" if row[4] is not None else "no renewal date")
         )
     if con.execute(
         """select count(*) from information_schema.tables

@@ -115,6 +115,34 @@ def test_a_failed_step_is_reported_with_its_error(tmp_path):
     ]
 
 
+def test_the_report_shows_the_warnings_of_steps_but_not_of_dbt_steps(tmp_path):
+    """The loader's warnings reach the report; dbt's steps have their counts line instead."""
+    from dagster import DagsterInstance, job, op
+
+    from customer_outcomes.cli import run_report
+
+    @op
+    def landing_tables(context):
+        context.log.warning("warning: no data for nps_responses\nsecond line")
+
+    @op
+    def dbt_models(context, _loaded):
+        context.log.warning("Logging an `AssetObservation` instead of an `AssetCheckResult`")
+
+    @job
+    def refresh():
+        dbt_models(landing_tables())
+
+    with DagsterInstance.ephemeral() as instance:
+        result = refresh.execute_in_process(instance=instance)
+        report = run_report(instance, result, tmp_path)
+    assert report[1:] == [
+        "  dbt_models: success in " + report[1].split(" in ")[1],
+        "    dbt: no run results",
+        "  warning: no data for nps_responses",
+    ]
+
+
 def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
     from customer_outcomes.cli import dbt_counts
 

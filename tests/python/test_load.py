@@ -521,3 +521,43 @@ def test_quarantine_export_says_where_the_rows_came_from(tmp_path, landing, caps
     assert f"put the file in {landing / 'nps_responses'}/ to load them" in said
     assert out.read_text().splitlines()[0] == ",".join(TABLES["nps_responses"].column_names)
     assert "bad,acc_00001" in out.read_text()
+
+
+def test_quarantine_counts_each_row_once_and_shows_an_example(tmp_path, landing, capsys):
+    """`outcomes quarantine` counts a row once under each rule it breaks and once in the total,
+    however often it was delivered; `--table` lists that table only, with an example row per
+    rule; an export with nothing to fix writes no file."""
+    from customer_outcomes.cli import main
+
+    wh = tmp_path / "wh.duckdb"
+    bad = "bad,acc_00001,,11,,2026-05-01\n"  # score out of range
+    worse = "worse,acc_99999,,12,,2026-05-01\n"  # and an unknown account
+    _write(landing, "nps_responses", "zz_bad.csv", NPS_HEADER + bad + worse)
+    load_landing(wh, landing, **QUIET)
+    # The same broken row again, in another file: still one row to fix.
+    _write(landing, "nps_responses", "zz_bad_again.csv", NPS_HEADER + bad)
+    load_landing(wh, landing, **QUIET)
+    capsys.readouterr()
+    assert main(["quarantine", "--warehouse", str(wh)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "  nps_responses.account_id: foreign key: no accounts.account_id: 1 row(s)",
+        "  nps_responses.score: range: 0 to 10: 2 row(s)",
+        "2 quarantined row(s) awaiting a fix",
+    ]
+    assert main(["quarantine", "--warehouse", str(wh), "--table", "nps_responses"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[1].startswith('    e.g. {"response_id":"worse","account_id":"acc_99999"')
+    assert said[3].startswith('    e.g. {"response_id":"bad"') and len(said) == 5
+    out = tmp_path / "none.csv"
+    args = ["quarantine", "--table", "csat_responses", "--export", str(out), "--warehouse", str(wh)]
+    assert main(args) == 0
+    assert (
+        capsys.readouterr().out
+        == "no quarantined csat_responses rows awaiting a fix: nothing written\n"
+    )
+    assert not out.exists()
+    missing = tmp_path / "nowhere.duckdb"
+    assert main(["quarantine", "--warehouse", str(missing)]) == 2
+    assert (
+        f"warehouse {missing} does not exist: run `outcomes run` first" in capsys.readouterr().err
+    )
