@@ -2,10 +2,10 @@
 
 The suites are generated from ``contract.py`` (one per raw table) and from ``MART_RULES`` (one
 per key mart), and kept in the file project ``great_expectations/`` with their validation
-definitions and checkpoints; ``outcomes gx-init`` rewrites those files and a test checks they
-are current. Landing files are validated as pandas frames of text, with a ``<col>__parsed``
-column per typed column for ranges and cross-field rules; the DuckDB marts through a read-only
-connection, as pandas frames (GX's SQL datasource does not work on DuckDB).
+definitions and checkpoints; ``outcomes gx-init`` rewrites what the code changed and a test
+checks they are current. Landing files are validated as pandas frames of text, with a
+``<col>__parsed`` column per typed column for ranges and cross-field rules; the DuckDB marts
+through a read-only connection, as pandas frames (GX's SQL datasource does not work on DuckDB).
 """
 
 from __future__ import annotations
@@ -226,8 +226,11 @@ def init_project(root: Path = GX_DIR):
         site["site_index_builder"]["validation_results_limit"] = DOCS_VALIDATION_RESULTS
     ctx.variables.data_docs_sites = sites
     ctx.variables.save()
-    landing = ctx.data_sources.add_or_update_pandas("landing")
-    marts = ctx.data_sources.add_or_update_pandas("warehouse_marts")
+    # What exists and is unchanged is kept as it is: GX gives every object it writes a new id,
+    # and a rewrite of the same rules would change every file of the project.
+    sources = {s.name: s for s in ctx.data_sources.all().values()}
+    landing = sources.get("landing") or ctx.data_sources.add_pandas("landing")
+    marts = sources.get("warehouse_marts") or ctx.data_sources.add_pandas("warehouse_marts")
     specs = [(f"raw_{t}", landing, t, raw_expectations(TABLES[t])) for t in TABLES]
     specs += [(f"mart_{m}", marts, m, mart_expectations(m)) for m in MART_RULES]
     for name, source, asset_name, expectations in specs:
@@ -239,20 +242,44 @@ def init_project(root: Path = GX_DIR):
             batch = asset.get_batch_definition("whole_file")
         except (KeyError, LookupError, ValueError):
             batch = asset.add_batch_definition_whole_dataframe("whole_file")
-        suite = gx.ExpectationSuite(name=name, expectations=expectations)
-        suite = ctx.suites.add_or_update(suite)
-        definition = ctx.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        suite = _kept(ctx.suites, gx.ExpectationSuite(name=name, expectations=expectations))
+        definition = _kept(
+            ctx.validation_definitions, gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
-        ctx.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=name,
-                validation_definitions=[definition],
-                actions=[],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
-            )
+        checkpoint = gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=[],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
         )
+        _kept(ctx.checkpoints, checkpoint)
     return ctx
+
+
+def _kept(store, new):
+    """``new`` saved in the GX store, unless the store has one of that name alike but for
+    the ids GX gives every object it saves: then that one, untouched."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        old = store.get(new.name)
+    except DataContextError:  # no such name
+        return store.add(new)
+    if _without_ids(_as_dict(old)) == _without_ids(_as_dict(new)):
+        return old
+    return store.add_or_update(new)
+
+
+def _as_dict(obj) -> dict:
+    return obj.to_json_dict() if hasattr(obj, "to_json_dict") else obj.dict()
+
+
+def _without_ids(value):
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
 
 
 def parsed_frame(table: Table, text: pd.DataFrame) -> pd.DataFrame:

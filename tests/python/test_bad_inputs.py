@@ -373,6 +373,31 @@ def test_the_committed_gx_project_matches_the_code():
         ), mart
 
 
+def test_gx_init_rewrites_only_what_the_code_changed(tmp_path, monkeypatch):
+    """GX gives every object it saves a new id: `outcomes gx-init` keeps what is unchanged, so
+    a rule changed in the code changes that suite's file alone."""
+    from customer_outcomes import gx_suites
+
+    root = tmp_path / "gx"
+
+    def files() -> dict[Path, str]:
+        kept = (p for p in root.rglob("*") if p.is_file() and "uncommitted" not in p.parts)
+        return {p.relative_to(root): p.read_text() for p in kept}
+
+    gx_suites.init_project(root)
+    before = files()
+    gx_suites.init_project(root)
+    assert files() == before
+    keys, ranges = gx_suites.MART_RULES["fct_renewals"]
+    changed_rule = (keys, {**ranges, "renewed_arr": (0, 1)})
+    monkeypatch.setitem(gx_suites.MART_RULES, "fct_renewals", changed_rule)
+    gx_suites.init_project(root)
+    after = files()
+    assert [p for p in after if after[p] != before.get(p)] == [
+        Path("expectations/mart_fct_renewals.json")
+    ]
+
+
 def test_data_docs_render_only_the_newest_validation_results(tmp_path, monkeypatch):
     """Each load stores a validation result per file; the Data Docs render the newest
     DOCS_VALIDATION_RESULTS of them, not every result ever stored (the committed project too)."""
