@@ -146,6 +146,8 @@ def audit_and_publish(
         )
     result = publish(warehouse, serve, parquet_dir)
     progress(f"published {len(result.tables)} marts to {result.serve}")
+    if parquet_dir is not None:
+        progress(f"  and as Parquet files to {parquet_dir}/<mart>.parquet")
     progress(f"content hash {result.content_hash[:16]}")
     return result
 

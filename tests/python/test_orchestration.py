@@ -107,6 +107,28 @@ def test_publish_writes_the_marts_only(published):
     assert leaked == 0
 
 
+def test_publish_with_parquet_writes_every_mart_as_a_file(built, tmp_path, monkeypatch, capsys):
+    """`outcomes publish --parquet DIR`: the serve file and a Parquet file per mart, same rows."""
+    from customer_outcomes.cli import main
+
+    monkeypatch.setenv("OUTCOMES_SERVE", str(tmp_path / "serve.duckdb"))
+    out = tmp_path / "pq"
+    assert main(["publish", "--warehouse", str(built.warehouse), "--parquet", str(out)]) == 0
+    assert f"  and as Parquet files to {out}/<mart>.parquet" in capsys.readouterr().out
+    with duckdb.connect(str(tmp_path / "serve.duckdb"), read_only=True) as con:
+        marts = {
+            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where table_name <> '_published'"
+            ).fetchall()
+        }
+        files = {
+            p.stem: con.execute(f"select count(*) from '{p}'").fetchone()[0]
+            for p in out.glob("*.parquet")
+        }
+    assert len(marts) == 22 and files == marts
+
+
 def test_a_mart_that_breaks_its_promise_stops_publish(published, tmp_path):
     from dagster import materialize
 
