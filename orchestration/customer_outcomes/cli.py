@@ -267,24 +267,26 @@ def _run_refresh_job(
 ) -> tuple[bool, list[str]]:
     from .defs import build_definitions
     from .defs.automation import DBT_OPS, FULL_REFRESH_CONFIG, refresh_plan
-    from .plan import PID_TAG, close_abandoned_run, run_tags
+    from .plan import PID_TAG, PLAN_TAG, close_abandoned_run, run_tags
 
     instance = dagster_instance()
     defs = build_definitions()
     close_abandoned_run(instance, settings)
     job, selection = "full_refresh" if full_refresh else "refresh", None
+    tags = {**run_tags(settings), PID_TAG: str(os.getpid())}
     if full_refresh or all_assets:
         say(f"  plan: every asset ({'--full-refresh' if full_refresh else '--all'})")
     else:
         started = time.perf_counter()
         plan = refresh_plan(settings, instance)
         selection = None if plan.asset_keys is None else sorted(plan.asset_keys)
+        tags[PLAN_TAG] = plan.describe()[:1000]
         say(f"  plan ({time.perf_counter() - started:.1f} s): {plan.describe()}")
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         asset_selection=selection,
         raise_on_error=False,
-        tags={**run_tags(settings), PID_TAG: str(os.getpid())},
+        tags=tags,
         run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}},
             "resources": {"outcomes": {"config": {"as_of": as_of or ""}}},

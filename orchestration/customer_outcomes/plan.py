@@ -35,6 +35,9 @@ WAREHOUSE_TAG = "outcomes/warehouse_path"
 # A run started by `outcomes run` records its process id: a run still marked started whose
 # process has ended was killed, and is marked failed before the next run plans.
 PID_TAG = "outcomes/pid"
+# A run of the plan's selection carries the plan; such a run, or one of every asset, records
+# the state the next plan compares the project with (a partial run from the UI does not).
+PLAN_TAG = "outcomes/plan"
 
 
 def landing_key(table: str) -> AssetKey:

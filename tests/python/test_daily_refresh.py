@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from browser import DevTools, chromium, free_port
-from dagster import AssetKey, DagsterEventType, build_schedule_context
+from dagster import AssetKey, DagsterEventType, DagsterRunStatus, build_schedule_context
 from daily import (
     KILLED_DAY,
     LAST_DAY,
@@ -69,10 +69,12 @@ def test_the_nightly_refresh_day_after_day(tmp_path, monkeypatch):
         monkeypatch.setenv(name, str(path))
     generate(SPEC, settings.landing, progress=lambda _: None)
     instance = dagster_instance()
-    served = []
+    served, killed = [], None
     for day in range(LAST_DAY + 1):
         delivery = deliver(settings, day) if day else None
         request = nightly(build_schedule_context(instance=instance))
+        if day == KILLED_DAY + 1:  # the schedule marks the killed run failed, as the CLI does
+            assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
         cmd = outcomes_cmd("run", "--as-of", as_of(day))
         if day == KILLED_DAY:
             kill_in_dbt(cmd, dict(os.environ), tmp_path / "killed.log")

@@ -25,7 +25,7 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from ..contract import TABLES
 from ..dbt import dbt_env, scoped_env
 from ..load import describe, load_landing
-from ..plan import landing_key
+from ..plan import PLAN_TAG, landing_key
 from ..publish import MartsBreakPromises, audit_and_publish
 from ..renewal_step import SCHEMA as RENEWAL_SCHEMA
 from ..renewal_step import TABLES as RENEWAL_TABLES
@@ -139,9 +139,14 @@ def _dbt_build(
     with scoped_env(dbt_env(settings, outcomes.as_of or None)):
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
-    # The state the next daily refresh compares the project with (plan.py, state:modified+).
-    settings.dbt_state.mkdir(parents=True, exist_ok=True)
-    shutil.copy(target / "manifest.json", settings.dbt_state / "manifest.json")
+    # The state the next daily refresh compares the project with (plan.py, state:modified+),
+    # from a run of the plan's selection or of every asset: a partial run from the UI may not
+    # have built every model changed since. Written aside, then moved into place.
+    if PLAN_TAG in context.run.tags or not context.run.asset_selection:
+        settings.dbt_state.mkdir(parents=True, exist_ok=True)
+        state = settings.dbt_state / "manifest.json"
+        shutil.copy(target / "manifest.json", state.with_suffix(".json.tmp"))
+        os.replace(state.with_suffix(".json.tmp"), state)
 
 
 # The dbt project in two asset definitions around the renewal model (selectors.yml): the

@@ -25,7 +25,7 @@ from dagster import (
 
 from ..config import Settings
 from ..load import landing_files
-from ..plan import WRITER, RefreshPlan, plan_refresh, run_tags
+from ..plan import PLAN_TAG, WRITER, RefreshPlan, close_abandoned_run, plan_refresh, run_tags
 from .assets import (
     dbt_keys_by_unique_id,
     dbt_models,
@@ -76,11 +76,14 @@ def refresh_plan(settings: Settings, instance) -> RefreshPlan:
 
 
 def refresh_request(settings: Settings, instance, run_key: str | None = None) -> RunRequest:
+    """The run the schedule or the sensor requests. A killed `outcomes run` is marked failed
+    first: still marked started, it would hold the one-writer slot and queue this run."""
+    close_abandoned_run(instance, settings)
     plan = refresh_plan(settings, instance)
     return RunRequest(
         run_key=run_key,
         asset_selection=None if plan.asset_keys is None else sorted(plan.asset_keys),
-        tags={**run_tags(settings), "outcomes/plan": plan.describe()[:1000]},
+        tags={**run_tags(settings), PLAN_TAG: plan.describe()[:1000]},
     )
 
 
