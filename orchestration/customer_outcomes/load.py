@@ -293,7 +293,7 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         raise LoadError("cannot be parsed: the file is empty (0 bytes)")
     lit = "'" + str(path).replace("'", "''") + "'"
     try:
-        if path.suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             reader = f"read_parquet({lit})"
             typed = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
             text = ", ".join(f"cast({_q(c)} as varchar) as {_q(c)}" for c in typed)
@@ -309,6 +309,8 @@ def _read_as_text(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             "create or replace temp table src as "
             f"select row_number() over () as __rownum, {text} from {reader}"
         )
+    except (duckdb.OutOfMemoryException, duckdb.InterruptException):
+        raise  # the machine's trouble, not the file's: the step fails and is retried
     except duckdb.Error as exc:
         raise LoadError(f"cannot be parsed: {_reading_error(exc)}") from exc
     return [r[0] for r in con.execute("describe src").fetchall()][1:]
@@ -601,11 +603,19 @@ def landing_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]:
 
 def pending_files(warehouse: Path, landing: Path) -> dict[str, list[Path]]:
     """The landing files not loaded yet (no file of the same content in ``raw._load_log``),
-    per table: what the next load reads. A rejected file stays pending until it is fixed."""
+    per table: what the next load reads. A rejected file stays pending until it is fixed;
+    while another process writes the warehouse, every file counts as pending."""
     files, _ = landing_files(landing)
     if not warehouse.exists():
         return files
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        # A run is writing the warehouse: every file counts, and the load skips what it holds.
+        return files
+    with con:
         logged = con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = "
             "'_load_log'"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from .config import apply_duckdb_limits
+
 SERVE_SCHEMA = "marts"
 
 
@@ -56,6 +58,7 @@ def publish(warehouse: Path, serve: Path, parquet_dir: Path | None = None) -> Pu
     try:
         con = duckdb.connect(str(scratch))
         try:
+            apply_duckdb_limits(con, warehouse)
             con.execute(f"attach {_lit(warehouse)} as build (read_only)")
             # The marts' tables and views (a view mart is published as a table).
             names = [

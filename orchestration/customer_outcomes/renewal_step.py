@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import model_cache_dir
+from .config import Settings, apply_duckdb_limits, model_cache_dir
 from .renewal_model import run, settings_from_frame
 
 SCHEMA = "renewal_model"
@@ -145,10 +145,12 @@ class Engine(ABC):
 class DuckDBEngine(Engine):
     name = "duckdb"
 
-    def __init__(self, warehouse: Path):
+    def __init__(self, warehouse: Path | None):
         import duckdb
 
+        warehouse = warehouse or Settings.from_env().warehouse
         self.con = duckdb.connect(str(warehouse))
+        apply_duckdb_limits(self.con, warehouse)
 
     def read(self, schema, table):
         return self.con.execute(f"select * from {schema}.{table}").df()
@@ -269,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Train (or reuse the week's training) and score renewals on an engine.",
     )
     parser.add_argument("--engine", choices=sorted(ENGINE_TYPES), default="duckdb")
-    parser.add_argument("--warehouse", type=Path, help="the DuckDB file (engine duckdb)")
+    parser.add_argument(
+        "--warehouse", type=Path, help="DuckDB file (engine duckdb; default $OUTCOMES_WAREHOUSE)"
+    )
     args = parser.parse_args(argv)
     started = dt.datetime.now()
     with engine_for(args.engine, args.warehouse) as engine:
