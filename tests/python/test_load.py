@@ -336,16 +336,17 @@ def test_missing_optional_column_loads_as_null(tmp_path, landing):
 
 
 def test_parquet_files_load_like_csv(tmp_path, landing):
+    """Whatever the case of the file's suffix (an export may write .PARQUET)."""
     wh = tmp_path / "wh.duckdb"
     src = landing / "features" / "features.csv"
     con = duckdb.connect()
     con.execute(
         f"copy (select * from read_csv('{src}', all_varchar = true)) "
-        f"to '{landing / 'features' / 'features_copy.parquet'}' (format parquet)"
+        f"to '{landing / 'features' / 'features_copy.PARQUET'}' (format parquet)"
     )
     con.close()
     results = load_landing(wh, landing, **QUIET)
-    parquet = next(r for r in results if r.file.endswith(".parquet"))
+    parquet = next(r for r in results if r.file.endswith(".PARQUET"))
     assert (
         parquet.status == "loaded" and parquet.rows_loaded == len(src.read_text().splitlines()) - 1
     )
