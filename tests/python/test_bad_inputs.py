@@ -458,3 +458,17 @@ def test_text_forms_are_ascii_and_the_same_in_pandas_and_python(kind, value, all
     assert bool(re.search(pattern, value)) is allowed
     series = pd.Series([value], dtype="str")
     assert bool(series.str.contains(pattern).iloc[0]) is allowed
+
+
+def test_running_out_of_memory_is_not_a_bad_file(tmp_path):
+    """A file that cannot be read for want of memory is the machine's trouble: the error
+    propagates (the step fails and is retried), the file is not rejected as unparseable."""
+    from customer_outcomes.load import _read_as_text
+
+    path = tmp_path / "events.csv"
+    path.write_text("a,b\n" + "".join(f"id_{i:08d},{'x' * 20}\n" for i in range(300_000)))
+    con = duckdb.connect()
+    con.execute("set memory_limit = '2MB'")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        _read_as_text(con, path)
+    con.close()
