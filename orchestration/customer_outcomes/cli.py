@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -175,6 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"no landing files in {settings.landing} and no warehouse yet: {LANDING_HINT}"
         )
+    _not_in_use(settings.warehouse)
     if files or settings.warehouse.exists():
         _say(f"[1/3] using the landing data in {settings.landing}")
     else:  # a first run with nothing to load: the demo data
@@ -219,6 +221,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say(f"Dagster UI with this run, schedules and sensor: {dev} (http://127.0.0.1:3000)")
     _say(f"done in {time.perf_counter() - started:.0f}s")
     return 0
+
+
+def _not_in_use(warehouse: Path) -> None:
+    """One line (exit 2) when another process writes the warehouse: DuckDB allows one writer,
+    and a run started now would fail at its first write."""
+    if not warehouse.exists():
+        return
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        pid = re.search(r"\(PID \d+\)", str(exc))
+        raise ValueError(
+            f"warehouse {warehouse} is in use by another process{' ' + pid[0] if pid else ''}: "
+            "wait for it to end (DuckDB allows one writer)"
+        ) from None
 
 
 def run_log(settings: Settings) -> Path:

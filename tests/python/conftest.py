@@ -8,6 +8,10 @@ the DuckDB file read-only.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -103,3 +107,20 @@ def read_only(built):
     con = duckdb.connect(str(built.warehouse), read_only=True)
     yield con
     con.close()
+
+
+@contextmanager
+def another_writer(warehouse: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the warehouse open for writing (a run in progress)."""
+    script = "import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+    script += "sys.stdin.read()"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script, str(warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert writer.stdout.readline() == b"open\n"
+        yield writer
+    finally:
+        writer.communicate(b"")

@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import pytest
+from conftest import another_writer
 
 from customer_outcomes.cli import main
 
@@ -177,4 +179,18 @@ def test_dbt_counts_name_the_first_failed_nodes(tmp_path):
     (tmp_path / "run_results.json").write_text(json.dumps({"results": [hook]}))
     assert dbt_counts(tmp_path) == (
         "0 passed, 0 warned, 0 failed, 1 error; failed: customer_outcomes-on-run-end-0 (boom)"
+    )
+
+
+def test_run_while_another_process_writes_the_warehouse_says_so(tmp_path, capsys):
+    """DuckDB allows one writer: a run started while another holds the warehouse is one line."""
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    args = ["run", "--warehouse", str(warehouse), "--serve", str(tmp_path / "s.duckdb")]
+    with another_writer(warehouse) as writer:
+        assert main([*args, "--landing", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"outcomes run: error: warehouse {warehouse} is in use by another process "
+        f"(PID {writer.pid}): wait for it to end (DuckDB allows one writer)\n"
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import another_writer
 
 from customer_outcomes.cli import main
 from customer_outcomes.contract import TABLES
@@ -299,23 +298,8 @@ def test_pending_files_are_those_a_load_would_read(tmp_path, landing):
     }
     # While another process writes the warehouse (a run in progress when the schedule ticks),
     # every file counts: the plan errs on the side of building, and the load skips what it has.
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITE_AND_WAIT, str(wh)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert writer.stdout.readline() == b"open\n"
+    with another_writer(wh):
         assert pending_files(wh, landing) == landing_files(landing)[0]
-    finally:
-        writer.communicate(b"")
-
-
-WRITE_AND_WAIT = """import sys, duckdb
-con = duckdb.connect(sys.argv[1])
-print("open", flush=True)
-sys.stdin.read()
-"""
 
 
 def test_missing_optional_column_loads_as_null(tmp_path, landing):
