@@ -48,7 +48,10 @@ try:
                 format_func=serve_data.humanize,
                 placeholder="All segments",
             )
-            st.caption(f"Data published {snap.published_at:%Y-%m-%d %H:%M} UTC")
+            st.caption(
+                f"Figures as of {serve_data.as_of_date()}; published "
+                f"{snap.published_at:%Y-%m-%d %H:%M} UTC"
+            )
             with st.expander("Data version"):
                 st.caption(f"Serve database `{snap.path.name}`")
                 st.caption(f"Content hash `{snap.content_hash[:16]}`")

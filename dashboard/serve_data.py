@@ -195,6 +195,12 @@ def number(value: Any, digits: int = 1) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.{digits}f}"
 
 
+def as_of_date() -> str:
+    """The date the marts' current figures are computed as of (marts.fct_data_freshness)."""
+    frame = snapshot().df("select as_of_date from marts.fct_data_freshness")
+    return "—" if frame.empty else day(frame["as_of_date"].iloc[0])
+
+
 def stale_data() -> str | None:
     """A sentence when the as-of date lies more than var freshness_warn_days past the newest
     data loaded (marts.fct_data_freshness), else None."""

@@ -59,9 +59,14 @@ if status in NO_MODEL:
     model_details()
     st.stop()
 
+scored_on = predictions["scored_at"].iloc[0]
+horizon = int(sd.project_number("renewal_horizon_days", 180))
+overdue = int((predictions["renewal_date"] < scored_on).sum())
 st.caption(
-    f"Pending renewals in the horizon, scored on {sd.day(predictions['scored_at'].iloc[0])} by "
-    "the renewal model (version under *Model details* below)."
+    f"Pending renewals due from {sd.day(predictions['renewal_date'].min())} to "
+    f"{sd.day(predictions['renewal_date'].max())}: up to {horizon} days after "
+    f"{sd.day(scored_on)}, and {overdue} past their date with no decision yet. Scored on "
+    f"{sd.day(scored_on)} by the renewal model (version under *Model details* below)."
 )
 left, middle, right = st.columns(3)
 left.metric("ARR at risk", sd.money(predictions["arr_at_risk"].sum()))

@@ -35,29 +35,39 @@ overall = monthly[monthly["segment"] == "all"]
 
 
 def latest(field: str):
-    """The latest month with a value of ``field`` for all segments, and that value."""
+    """The latest month with a value of ``field`` for all segments (for a trailing-twelve-month
+    rate, with a base of at least the minimum), and that month's row."""
     known = overall.dropna(subset=[field])
+    if field.endswith("_ttm"):
+        known = known[known["base_year_ago"] >= min_base]
     if known.empty:
         return None, None
     row = known.iloc[-1]
-    return row["month_start"], row[field]
+    return row["month_start"], row
 
 
-st.caption("All segments, the latest month with data (the month under each figure)")
+st.caption(
+    "All segments, the latest month with data (the month under each figure); GRR and NRR over "
+    "the twelve months to that month"
+)
 columns = st.columns(5)
 for column, (field, title, fmt) in zip(
     columns,
     [
         ("nps", "NPS", sd.number),
         ("csat_pct", "CSAT %", sd.number),
-        ("grr", "GRR", sd.pct),
-        ("nrr", "NRR", sd.pct),
+        ("grr_ttm", "GRR, 12 months", sd.pct),
+        ("nrr_ttm", "NRR, 12 months", sd.pct),
         ("ending_arr", "ARR", sd.money_short),
     ],
     strict=True,
 ):
-    month, value = latest(field)
-    column.metric(title, fmt(value), help=sd.money(value) if field == "ending_arr" else None)
+    month, row = latest(field)
+    value = None if row is None else row[field]
+    help_text = sd.money(value) if field == "ending_arr" else None
+    if field.endswith("_ttm") and row is not None:
+        help_text = f"The month alone: {sd.pct(row[field.removesuffix('_ttm')])}"
+    column.metric(title, fmt(value), help=help_text)
     column.caption(sd.month_label(month))
 
 # The comparison bases of the retention rates, in words.

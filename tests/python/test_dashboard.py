@@ -251,6 +251,8 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
     serve = serve_env
     at = _app()
     _assert_clean(at, "entry")
+    (as_of,) = _read(serve, "select as_of_date from marts.fct_data_freshness")[0]
+    assert at.sidebar.caption[0].value.startswith(f"Figures as of {as_of:%Y-%m-%d}; published ")
     for page, _, title, charts in PAGES:
         at.switch_page(page).run()
         _assert_clean(at, page)
@@ -307,12 +309,12 @@ def test_every_page_runs_and_shows_the_marts_figures(serve_env):
                     (select nps from marts.fct_customer_metrics_monthly
                      where segment = 'all' and is_complete_month and nps is not null
                      order by month_start desc limit 1),
-                    (select grr from marts.fct_customer_metrics_monthly
-                     where segment = 'all' and is_complete_month and grr is not null
+                    (select grr_ttm from marts.fct_customer_metrics_monthly
+                     where segment = 'all' and is_complete_month and grr_ttm is not null
                      order by month_start desc limit 1)""",
             )[0]
             assert shown["NPS"] == f"{nps:.1f}"
-            assert shown["GRR"] == f"{100 * grr:.1f} %"
+            assert shown["GRR, 12 months"] == f"{100 * grr:.1f} %"
         elif page.endswith("cohorts.py"):
             (n,) = _read(
                 serve, "select count(distinct cohort_quarter) from marts.fct_cohort_retention"
