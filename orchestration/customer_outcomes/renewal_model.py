@@ -448,16 +448,16 @@ def training_set(
     df: pd.DataFrame, training_date: date | None, grace_period_days: int = 30
 ) -> pd.DataFrame:
     """The closed renewals whose outcome window has closed by ``training_date``: renewal date
-    + ``grace_period_days`` on or before it (None: the rows' as_of_date). Both outcomes are
-    then equally observable: a churn is known only once the grace period has passed, so a
-    renewal signed early waits as long as a churn would."""
+    + ``grace_period_days`` before it (None: the rows' as_of_date). Both outcomes are then
+    equally observable: a churn is known the day after its grace period ends, so a renewal
+    signed early waits as long as a churn would."""
     closed = df[df["is_closed"].astype(bool)]
     if training_date is None:
         if "as_of_date" not in df.columns or df["as_of_date"].isna().all():
             return closed
         training_date = pd.Timestamp(df["as_of_date"].max()).date()
     window_end = pd.to_datetime(closed["renewal_date"]) + pd.Timedelta(days=grace_period_days)
-    return closed[window_end <= pd.Timestamp(training_date)]
+    return closed[window_end < pd.Timestamp(training_date)]
 
 
 def training_key(

@@ -342,12 +342,13 @@ def _window_end(features: pd.DataFrame, grace: int = 30) -> pd.Series:
 
 def test_only_renewals_whose_outcome_window_closed_are_trained_on():
     """Training date 2026-06-01, grace 30 days: a renewal enters training or test only when
-    renewal date + 30 <= 2026-06-01, that is renewal date on or before 2026-05-02, whatever
-    day it was decided. By hand: r1 renewed early (signed 03-01) for 04-15: window closed 05-15,
-    in. r2 churned, renewal 05-02: window closes 06-01, in. r3 renewed early (signed 04-20) for
-    05-10: window closes 06-09, out, although decided before the training date. r4 renewal
-    05-20, still pending in its grace period: out. r5 churned 03-01: in. r6 renewed, renewal
-    2026-07-01 signed 05-01: out."""
+    renewal date + 30 < 2026-06-01 (a churn is known the day after its grace period), that is
+    renewal date on or before 2026-05-01, whatever day it was decided. By hand: r1 renewed
+    early (signed 03-01) for 04-15: window closed 05-15, in. r2 churned, renewal 05-02: window
+    closes 06-01, the training date itself, out (its churn is known on 06-02). r3 renewed early
+    (signed 04-20) for 05-10: window closes 06-09, out, although decided before the training
+    date. r4 renewal 05-20, still pending in its grace period: out. r5 churned 03-01: in. r6
+    renewed, renewal 2026-07-01 signed 05-01: out."""
     rows = pd.DataFrame(
         {
             "contract_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
@@ -362,10 +363,10 @@ def test_only_renewals_whose_outcome_window_closed_are_trained_on():
         }
     )
     picked = renewal_model.training_set(rows, date(2026, 6, 1), grace_period_days=30)
-    assert sorted(picked["contract_id"]) == ["r1", "r2", "r5"]
-    # Without a training date, the rows' as-of date (2026-06-03): r3 still waits (06-09).
+    assert sorted(picked["contract_id"]) == ["r1", "r5"]
+    # Without a training date, the rows' as-of date (2026-06-03): r2 is in, r3 still waits.
     assert sorted(renewal_model.training_set(rows, None, 30)["contract_id"]) == ["r1", "r2", "r5"]
-    assert sorted(renewal_model.training_set(rows, date(2026, 6, 9), 30)["contract_id"]) == [
+    assert sorted(renewal_model.training_set(rows, date(2026, 6, 10), 30)["contract_id"]) == [
         "r1",
         "r2",
         "r3",
@@ -375,12 +376,12 @@ def test_only_renewals_whose_outcome_window_closed_are_trained_on():
 
 def test_renewals_whose_outcome_window_is_open_change_nothing(built):
     """On the demo data: flipping the label and a feature of every closed renewal whose window
-    has not closed by the training date changes neither the training nor a score, and the
+    has not closed before the training date changes neither the training nor a score, and the
     training and test sets together hold exactly the closed renewals whose window closed."""
     features = _features(built.warehouse)
     closed = features["is_closed"].astype(bool)
     training_date = date.fromisoformat(AS_OF) - timedelta(days=60)
-    open_window = closed & (_window_end(features) > training_date)
+    open_window = closed & (_window_end(features) >= training_date)
     assert 0 < open_window.sum() < closed.sum()
     settings = ModelSettings(seed=42, training_date=training_date)
     baseline = run(features, settings)
@@ -424,10 +425,11 @@ def test_a_renewal_decided_during_the_week_reuses_the_weeks_training(built, tmp_
     # Decided since the Monday: scored before, now neither trained on nor scored.
     assert contract in set(first.predictions["contract_id"])
     assert contract not in set(reused.predictions["contract_id"])
-    # A training date on which another outcome window has closed trains again.
-    next_close = min(d for d in _window_end(later)[later["is_closed"].astype(bool)] if d > monday)
+    # The day after another outcome window has closed, the training runs again.
+    next_close = min(d for d in _window_end(later)[later["is_closed"].astype(bool)] if d >= monday)
+    next_day = next_close + timedelta(days=1)
     with pytest.raises(RuntimeError, match="trained"):
-        run(later, ModelSettings(seed=42, training_date=next_close), cache_dir=tmp_path)
+        run(later, ModelSettings(seed=42, training_date=next_day), cache_dir=tmp_path)
 
 
 def test_the_training_is_found_by_its_rows_not_by_the_training_date(built, tmp_path, monkeypatch):
@@ -436,10 +438,11 @@ def test_the_training_is_found_by_its_rows_not_by_the_training_date(built, tmp_p
     model_version, as the date is not part of the training's key."""
     features = _features(built.warehouse)
     ends = sorted(set(_window_end(features)[features["is_closed"].astype(bool)]))
-    # The longest stretch between two windows closing before the as-of date.
+    # The longest stretch between two windows closing before the as-of date: the day after
+    # the first closes, and the day the second closes (it trains only the day after).
     gaps = [(b - a, a, b) for a, b in pairwise(ends) if b <= date(2026, 6, 30)]
-    _, first_date, next_end = max(gaps)
-    second_date = next_end - timedelta(days=1)
+    _, first_end, second_date = max(gaps)
+    first_date = first_end + timedelta(days=1)
     assert second_date > first_date
     first = run(features, ModelSettings(seed=42, training_date=first_date), cache_dir=tmp_path)
     monkeypatch.setattr(renewal_model, "_fit", _no_training)
