@@ -72,6 +72,11 @@ update raw.goal_measurements set value = -999 where recorded_at > $leak;
 insert into raw.goal_measurements select 'x_' || measurement_id, goal_id,
     cast($leak as date) - 200, 1000000, source, $leak + interval 1 day, _source_file,
     _loaded_at, _batch_id from raw.goal_measurements;
+insert into raw.customer_goals select goal_id, account_id, title, outcome_category, kpi_name,
+    kpi_unit, baseline_value, target_value * 2 + 1, baseline_date, target_date, weight * 5,
+    'abandoned', kpi_source, product_metric, customer_confirmed_outcome, created_at,
+    $leak + interval 1 day, _source_file, _loaded_at, _batch_id from raw.customer_goals
+    where updated_at <= $leak;
 insert into raw.customer_goals select 'x_' || goal_id, account_id, title, outcome_category,
     kpi_name, kpi_unit, baseline_value, target_value, baseline_date, target_date, weight, status,
     kpi_source, product_metric, customer_confirmed_outcome, $leak + interval 1 day,
@@ -118,8 +123,8 @@ def test_no_record_after_the_cutoff_changes_a_feature_row(built, tmp_path, monke
     late = before[~early].set_index(key).index
     changed = (
         before.set_index(key)
-        .loc[late, ["nps_score", "segment"]]
-        .compare(after.set_index(key).loc[late, ["nps_score", "segment"]])
+        .loc[late, ["nps_score", "segment", "goal_pace_pct"]]
+        .compare(after.set_index(key).loc[late, ["nps_score", "segment", "goal_pace_pct"]])
     )
     assert len(changed) > 0
 

@@ -17,7 +17,9 @@
 with
 
 goals as (
-    select * from {{ ref('stg_success__customer_goals') }}
+    {#- Each goal as it stood on a date: the version in force then (a later edit of its target,
+        weight or status does not reach back). -#}
+    select * from {{ ref('stg_success__customer_goal_versions') }}
 ),
 
 measurements as (
@@ -44,7 +46,9 @@ goal_snapshots as (
         snapshots.is_current
     from goals
     inner join snapshots
-        on cast(goals.created_at as date) <= snapshots.snapshot_date
+        on
+            goals.valid_from <= snapshots.snapshot_date
+            and (goals.valid_until is null or goals.valid_until > snapshots.snapshot_date)
     where
         snapshots.account_id is null
         and {{ in_window('snapshots.snapshot_date', window_start) }}
@@ -64,7 +68,8 @@ goal_snapshots as (
     inner join snapshots
         on
             goals.account_id = snapshots.account_id
-            and cast(goals.created_at as date) <= snapshots.snapshot_date
+            and goals.valid_from <= snapshots.snapshot_date
+            and (goals.valid_until is null or goals.valid_until > snapshots.snapshot_date)
     where {{ in_window('snapshots.snapshot_date', window_start) }}
 ),
 

@@ -1,7 +1,7 @@
 {#- A weekly measurement of every product-measured goal (kpi_source = 'product'), derived from
     usage: one row per goal and complete week (Monday to Sunday) that starts on or after its
     baseline date, while the account has a contract in force, up to the as-of date (a closed or
-    abandoned goal: up to the day it was closed). Each value is a figure over the account's
+    abandoned goal: up to the day it was first closed). Each value is a figure over the account's
     weeks in force among the var product_metric_weeks (4) ending with the measured one (one
     week's count swings with holidays and chance), counting the events received by the end of
     the measured week: the measurement is taken then and never revised, so what it says was
@@ -54,9 +54,25 @@
 {%- endif %}
 with
 
+closings as (
+    {#- The day each goal first stopped being active: a later edit of a closed goal does not
+        move it. #}
+    select
+        goal_id,
+        min(cast(updated_at as date)) as closed_on
+    from {{ ref('stg_success__customer_goal_versions') }}
+    where goal_status <> 'active'
+    group by goal_id
+),
+
 goals as (
-    select * from {{ ref('stg_success__customer_goals') }}
-    where kpi_source = 'product'
+    select
+        goals.*,
+        closings.closed_on
+    from {{ ref('stg_success__customer_goals') }} as goals
+    left join closings
+        on goals.goal_id = closings.goal_id
+    where goals.kpi_source = 'product'
 ),
 
 weeks as (
@@ -108,7 +124,7 @@ goal_weeks as (
     where
         weeks.week_start
         >= cast({{ dbt.dateadd('day', -days_back, 'goals.baseline_date') }} as date)
-        and (goals.goal_status = 'active' or weeks.week_end <= cast(goals.updated_at as date))
+        and (goals.closed_on is null or weeks.week_end <= goals.closed_on)
 ),
 
 {# Each measured week with the weeks in force of its 4-week window. #}

@@ -1,44 +1,25 @@
-with
-
-source as (
-    select * from {{ source('success', 'customer_goals') }}
-),
-
-deduplicated as (
-    {{ latest_per_key('source', 'goal_id', 'updated_at desc, _loaded_at desc, _source_file desc') }}
-),
-
-renamed as (
-    select
-        goal_id,
-        account_id,
-        title as goal_title,
-        outcome_category,
-        kpi_name,
-        kpi_unit,
-        cast(baseline_value as {{ dbt.type_numeric() }}) as baseline_value,
-        cast(target_value as {{ dbt.type_numeric() }}) as target_value,
-        case when target_value < baseline_value then 'decrease' else 'increase' end
-            as goal_direction,
-        cast(baseline_date as date) as baseline_date,
-        cast(target_date as date) as target_date,
-        cast(weight as {{ dbt.type_numeric() }}) as goal_weight,
-        status as goal_status,
-        coalesce(kpi_source, 'manual') as kpi_source,
-        case when kpi_source = 'product' then product_metric end as product_metric,
-        case
-            when kpi_source = 'product'
-                then {{ dbt.split_part('product_metric', "':'", 1) }}
-        end as product_metric_key,
-        case
-            when kpi_source = 'product' and product_metric like '%:%'
-                then {{ dbt.split_part('product_metric', "':'", 2) }}
-        end as product_feature_key,
-        customer_confirmed_outcome,
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
-        _loaded_at as loaded_at
-    from deduplicated
-)
-
-select * from renamed
+{#- The customers' own goals, the latest version of each. -#}
+select
+    goal_id,
+    account_id,
+    goal_title,
+    outcome_category,
+    kpi_name,
+    kpi_unit,
+    baseline_value,
+    target_value,
+    goal_direction,
+    baseline_date,
+    target_date,
+    goal_weight,
+    goal_status,
+    kpi_source,
+    product_metric,
+    product_metric_key,
+    product_feature_key,
+    customer_confirmed_outcome,
+    created_at,
+    updated_at,
+    loaded_at
+from {{ ref('stg_success__customer_goal_versions') }}
+where valid_until is null
