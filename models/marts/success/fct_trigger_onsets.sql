@@ -80,7 +80,9 @@ onsets as (
         '' as episode_key,
         cast({{ dbt.date_trunc('week', 'intents.asked_on') }} as date) as week_start
     from intents
-    where intents.intent_answer in ('no', 'not_sure')
+    where
+        intents.intent_answer in ('no', 'not_sure')
+        and intents.asked_on <= {{ as_of_date() }}
     union all
     select
         account_id,
@@ -88,7 +90,9 @@ onsets as (
         '' as episode_key,
         cast({{ dbt.date_trunc('week', 'responded_at') }} as date) as week_start
     from nps_responses
-    where nps_category = 'detractor'
+    where
+        nps_category = 'detractor'
+        and cast(responded_at as date) <= {{ as_of_date() }}
     union all
     select
         account_id,
