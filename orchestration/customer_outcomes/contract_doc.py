@@ -76,7 +76,8 @@ def _table(table: Table) -> list[str]:
     if table.name in VERSION_COLUMNS:
         lines[-1] += (
             f" A row is a version: a key delivered again with a later "
-            f"`{VERSION_COLUMNS[table.name]}` is an update, the latest version wins."
+            f"`{VERSION_COLUMNS[table.name]}` is an update: the latest version is current, "
+            "and a past date sees the version in force then."
         )
     if table.name in REDELIVERY_COLUMNS:
         columns = ", ".join(f"`{c}`" for c in sorted(REDELIVERY_COLUMNS[table.name]))
