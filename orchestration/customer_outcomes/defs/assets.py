@@ -140,13 +140,19 @@ def _dbt_build(
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
     # The state the next daily refresh compares the project with (plan.py, state:modified+),
-    # from a run of the plan's selection or of every asset: a partial run from the UI may not
-    # have built every model changed since. Written aside, then moved into place.
-    if PLAN_TAG in context.run.tags or not context.run.asset_selection:
+    # written aside, then moved into place.
+    if records_state(context.run):
         settings.dbt_state.mkdir(parents=True, exist_ok=True)
         state = settings.dbt_state / "manifest.json"
         shutil.copy(target / "manifest.json", state.with_suffix(".json.tmp"))
         os.replace(state.with_suffix(".json.tmp"), state)
+
+
+def records_state(run) -> bool:
+    """Whether a run's dbt steps record the state the next plan compares with: a run of the
+    plan's selection or of every asset. A partial run from the UI (Materialize) may not have
+    built every model changed since."""
+    return PLAN_TAG in run.tags or not run.asset_selection
 
 
 # The dbt project in two asset definitions around the renewal model (selectors.yml): the
