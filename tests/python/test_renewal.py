@@ -127,6 +127,9 @@ def test_no_record_after_the_cutoff_changes_a_feature_row(built, tmp_path, monke
         .compare(after.set_index(key).loc[late, ["nps_score", "segment", "goal_pace_pct"]])
     )
     assert len(changed) > 0
+    # The contracts signed after the leak date and in force at later cut-offs add their seats.
+    seats_before = before.set_index(key).loc[late, "seats"]
+    assert (after.set_index(key).loc[late, "seats"] > seats_before).any()
 
 
 def test_pending_renewals_are_never_trained_on(built):

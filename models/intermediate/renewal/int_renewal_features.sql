@@ -147,10 +147,19 @@ segment_ranked as (
 ),
 
 tenure as (
+    {#- The account's contracts started and signed by the cut-off: the first start, and the seats
+        of those in force on the cut-off (the expiring contract and any beside it), as the health
+        score counts seats in force. #}
     select
         renewals.contract_id,
         renewals.lead_days,
-        min(contracts.start_date) as first_contract_start_date
+        min(contracts.start_date) as first_contract_start_date,
+        sum(
+            case
+                when contracts.end_date is null or renewals.cutoff_date <= contracts.end_date
+                    then contracts.seats
+            end
+        ) as seats_in_force
     from renewals
     inner join contracts
         on
@@ -178,7 +187,8 @@ joined as (
         renewals.renewed_label,
         renewals.decided_on,
         renewals.expiring_arr,
-        renewals.seats,
+        {#- the expiring contract's own when none was in force yet on the cut-off #}
+        coalesce(tenure.seats_in_force, renewals.seats) as seats,
         segment_ranked.segment,
         {{ dbt.datediff('tenure.first_contract_start_date', cutoff, 'day') }}
             as tenure_days,
