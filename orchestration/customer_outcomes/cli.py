@@ -18,7 +18,7 @@ import duckdb
 
 # The demo generator, the loader, GX's suites and Dagster are imported by the commands that
 # use them, so `outcomes build` starts dbt sooner.
-from .config import DAGSTER_HOME, PROJECT_DIR, Settings
+from .config import DAGSTER_HOME, PROJECT_DIR, Settings, locked_by_another_process
 from .contract import TABLES
 from .dbt import build_project, scoped_env
 from .publish import MartsBreakPromises, audit_and_publish
@@ -231,7 +231,7 @@ def _not_in_use(warehouse: Path) -> None:
     try:
         duckdb.connect(str(warehouse), read_only=True).close()
     except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
+        if not locked_by_another_process(exc):
             raise
         pid = re.search(r"\(PID \d+\)", str(exc))
         raise ValueError(

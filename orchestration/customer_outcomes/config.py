@@ -88,3 +88,11 @@ def duckdb_limits(warehouse: Path) -> dict[str, str]:
 def apply_duckdb_limits(con, warehouse: Path) -> None:
     for name, value in duckdb_limits(warehouse).items():
         con.execute(f"set {name} = '{value}'" if name != "threads" else f"set threads = {value}")
+
+
+def locked_by_another_process(exc: Exception) -> bool:
+    """Whether DuckDB refused to open a file because another process holds it (one writer or
+    many readers per file)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()

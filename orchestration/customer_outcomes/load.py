@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .config import apply_duckdb_limits
+from .config import apply_duckdb_limits, locked_by_another_process
 from .contract import LINEAGE_COLUMNS, RAW_TYPES, TABLES, Column, Table, product_metrics
 from .gx_suites import ROW, Violation, validate_frame
 
@@ -611,7 +611,7 @@ def pending_files(warehouse: Path, landing: Path) -> dict[str, list[Path]]:
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
+        if not locked_by_another_process(exc):
             raise
         # A run is writing the warehouse: every file counts, and the load skips what it holds.
         return files

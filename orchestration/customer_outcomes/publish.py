@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import apply_duckdb_limits
+from .config import apply_duckdb_limits, locked_by_another_process
 
 SERVE_SCHEMA = "marts"
 
@@ -37,7 +37,7 @@ def connect_when_free(path: Path, read_only: bool = True, wait_seconds: float = 
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if not locked_by_another_process(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(1)
 
