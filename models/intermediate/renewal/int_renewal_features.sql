@@ -148,8 +148,8 @@ segment_ranked as (
 
 tenure as (
     {#- The account's contracts started and signed by the cut-off: the first start, and the seats
-        of those in force on the cut-off (the expiring contract and any beside it), as the health
-        score counts seats in force. #}
+        of those not ended by the cut-off (the expiring contract and any beside it; by their end
+        dates, a cancellation is not read here). #}
     select
         renewals.contract_id,
         renewals.lead_days,
